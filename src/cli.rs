@@ -1,0 +1,62 @@
+//! Command line and settings: flags, each with an environment variable.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "provisioning", version, about = "Organizations, members, roles and API credentials over JSON:API, with the OAuth server that issues their tokens.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the API (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Where data lives: sqlite://<file> (embedded, the default) or postgres://user@host/db.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://provisioning.db", global = true)]
+    pub database_url: String,
+
+    /// The address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+
+    /// The base URL clients reach this service at; every rendered link starts with it.
+    /// Defaults to http://<BIND>.
+    #[arg(long, env = "PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Database connections kept open (the most queries running at once).
+    #[arg(long, env = "POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub pool_size: u32,
+
+    /// HTTP worker threads; defaults to the number of cores.
+    #[arg(long, env = "WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Organizations' domains are <slug>.<ORGANIZATION_DOMAIN>.
+    #[arg(long, env = "ORGANIZATION_DOMAIN", default_value = "localhost", global = true)]
+    pub organization_domain: String,
+}
+
+impl Settings {
+    /// Settings for a server on `database_url`, on a free port of 127.0.0.1.
+    pub fn local(database_url: &str) -> Settings {
+        Settings {
+            database_url: database_url.to_string(),
+            bind: "127.0.0.1:0".into(),
+            public_url: None,
+            pool_size: 4,
+            workers: Some(1),
+            organization_domain: "localhost".into(),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Storage: one connection type over SQLite and PostgreSQL, picked by the URL scheme.
+
+pub mod organizations;
+pub mod resources;
+pub mod schema;
+pub mod sql;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::{ConnectionError, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+/// Every query runs on this: diesel generates `Connection` for the enum, dispatching to the
+/// backend the pool opened.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl AnyConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyConnection::Postgresql(_) => Backend::Postgres,
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite://path` (relative) or `sqlite:///absolute/path`; `postgres://` or `postgresql://`.
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(format!(
+                "DATABASE_URL must start with sqlite:// or postgres:// (got {:?})",
+                url.split(':').next().unwrap_or_default()
+            ))
+        }
+    }
+}
+
+/// The file path inside a `sqlite:` URL.
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)
+}
+
+/// An r2d2 manager that opens the backend named by the URL scheme. diesel's `establish` on the
+/// enum tries each backend in turn and reports only the last failure; opening the right one
+/// directly keeps the real error (wrong password, missing file…) in front of the operator.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str) -> Result<Self, String> {
+        Ok(ConnectionManager { url: url.to_string(), backend: Backend::from_url(url)? })
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = AnyConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url).map(AnyConnection::Postgresql),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(sqlite_path(&self.url))?;
+                // Integrity, concurrent readers beside one writer, and waiting for the writer's
+                // lock instead of failing at once.
+                // busy_timeout first: the pool opens several connections at once, and switching a
+                // new file to WAL takes a lock the others must wait for.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// An arbitrary constant: the PostgreSQL advisory lock that keeps instances starting side by
+/// side from running the same migration twice.
+const MIGRATION_LOCK: i64 = 7_245_913_000_001;
+
+/// Applies every pending migration; returns how many ran.
+pub fn migrate(conn: &mut AnyConnection) -> Result<usize, String> {
+    let applied = match conn {
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| format!("taking the migration lock: {e}"))?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+            let _ = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            result
+        }
+    };
+    applied.map_err(|e| format!("running migrations: {e}"))
+}
+
+/// The shared handle handlers use. Every call runs on actix's blocking pool, so a slow query
+/// never stalls an async worker.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl Database {
+    pub fn connect(url: &str, pool_size: u32) -> Result<Database, String> {
+        let manager = ConnectionManager::new(url)?;
+        let backend = manager.backend;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| format!("connecting to the database: {e}"))?;
+        Ok(Database { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn get(&self) -> Result<PooledConnection, ApiError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `work` with a pooled connection on the blocking pool.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Like `run`, inside one transaction: everything `work` wrote is kept, or nothing is.
+    pub async fn transaction<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(work)).await
+    }
+}

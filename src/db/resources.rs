@@ -1,0 +1,160 @@
+//! Queries every resource type shares: a filtered, sorted page; one record by id; the records
+//! behind a relationship; and the compound-document includes. Each type supplies only how to
+//! load its rows (`ResourceType::load`).
+
+use std::collections::HashSet;
+
+use diesel::QueryResult;
+
+use crate::db::sql::{filter_condition, Count, IdPair, Select, Sql};
+use crate::db::AnyConnection;
+use crate::jsonapi::query::{IncludeTree, Query};
+use crate::jsonapi::spec::{Cardinality, Relationship, ResourceSpec};
+use crate::resources;
+use crate::views::ResourceObject;
+
+pub trait ResourceType: Sync + Send {
+    fn spec(&self) -> &'static ResourceSpec;
+
+    /// Runs `select` (always `SELECT * FROM <type>`) and renders each row.
+    fn load(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<Vec<ResourceObject>>;
+}
+
+/// A page of `resource_type` matching the query's filters and `conditions`, with the total count.
+pub fn list(
+    conn: &mut AnyConnection,
+    resource_type: &dyn ResourceType,
+    query: &Query,
+    conditions: Vec<Sql>,
+) -> QueryResult<(Vec<ResourceObject>, i64)> {
+    let backend = conn.backend();
+    let mut select = Select::from(resource_type.spec().type_name);
+    select.conditions = conditions;
+    if let Some(ids) = &query.ids {
+        select.conditions.push(Sql::column_in("id", ids.iter().cloned()));
+    }
+    for filter in &query.filters {
+        select.conditions.push(filter_condition(filter, backend));
+    }
+    let count = select.count().load::<Count>(conn)?.first().map_or(0, |c| c.count);
+    select.order = query.sort.clone();
+    select.limit = Some(query.page.size as i64);
+    select.offset = query.page.offset();
+    let rows = resource_type.load(conn, &select)?;
+    Ok((rows, count))
+}
+
+pub fn find(
+    conn: &mut AnyConnection,
+    resource_type: &dyn ResourceType,
+    id: &str,
+    conditions: Vec<Sql>,
+) -> QueryResult<Option<ResourceObject>> {
+    let mut select = Select::from(resource_type.spec().type_name).filter(Sql::column_in("id", [id.to_string()]));
+    select.conditions.extend(conditions);
+    Ok(resource_type.load(conn, &select)?.into_iter().next())
+}
+
+/// The condition selecting the records `relationship` of `source` points at, or `None` when
+/// its target type is not served yet (then there are none).
+pub fn related_condition(source: &ResourceObject, relationship: &Relationship) -> Option<Sql> {
+    resources::find(relationship.target)?;
+    Some(match relationship.cardinality {
+        Cardinality::ToOne { column } => {
+            Sql::column_in("id", source.foreign_key_value(column).map(String::from))
+        }
+        Cardinality::ToMany { foreign_key } => Sql::column_in(foreign_key, [source.id.clone()]),
+    })
+}
+
+/// Loads the includes of `tree` for `objects`, recording to-many linkage on them, and returns
+/// every included resource once, never one of `objects` itself (JSON:API 1.1 §7.7).
+pub fn include(
+    conn: &mut AnyConnection,
+    objects: &mut [ResourceObject],
+    tree: &IncludeTree,
+) -> QueryResult<Vec<ResourceObject>> {
+    let mut included = Vec::new();
+    include_into(conn, objects, tree, &mut included)?;
+    let primary: HashSet<(&str, &str)> = objects.iter().map(|o| (o.type_name(), o.id.as_str())).collect();
+    let mut seen = HashSet::new();
+    let mut unique: Vec<ResourceObject> = Vec::new();
+    for object in included {
+        if primary.contains(&(object.type_name(), object.id.as_str())) {
+            continue;
+        }
+        let key = (object.type_name(), object.id.clone());
+        if seen.insert(key) {
+            unique.push(object);
+        } else if let Some(existing) =
+            unique.iter_mut().find(|o| o.type_name() == object.type_name() && o.id == object.id)
+        {
+            // The same record reached by two paths: keep the linkage both loaded.
+            existing.to_many.extend(object.to_many);
+        }
+    }
+    Ok(unique)
+}
+
+fn include_into(
+    conn: &mut AnyConnection,
+    objects: &mut [ResourceObject],
+    tree: &IncludeTree,
+    included: &mut Vec<ResourceObject>,
+) -> QueryResult<()> {
+    let Some(first) = objects.first() else { return Ok(()) };
+    let spec = first.spec;
+    for (name, subtree) in &tree.0 {
+        let relationship = spec.relationship(name).expect("include paths are checked when parsed");
+        let Some(target) = resources::find(relationship.target) else {
+            // A type not served yet has no records: the linkage is empty.
+            for object in objects.iter_mut() {
+                object.to_many.insert(relationship.name, Vec::new());
+            }
+            continue;
+        };
+        let mut related = match relationship.cardinality {
+            Cardinality::ToOne { column } => {
+                let ids: HashSet<String> =
+                    objects.iter().filter_map(|o| o.foreign_key_value(column).map(String::from)).collect();
+                target.load(conn, &Select::from(target.spec().type_name).filter(Sql::column_in("id", ids)))?
+            }
+            Cardinality::ToMany { foreign_key } => {
+                let owners = objects.iter().map(|o| o.id.clone());
+                let select = Select::from(target.spec().type_name).filter(Sql::column_in(foreign_key, owners));
+                let related = target.load(conn, &select)?;
+                for object in objects.iter_mut() {
+                    let ids = related
+                        .iter()
+                        .filter(|r| r.foreign_key_value(foreign_key) == Some(object.id.as_str()))
+                        .map(|r| r.id.clone())
+                        .collect();
+                    object.to_many.insert(relationship.name, ids);
+                }
+                related
+            }
+        };
+        if !subtree.is_empty() {
+            include_into(conn, &mut related, subtree, included)?;
+        }
+        included.extend(related);
+    }
+    Ok(())
+}
+
+/// The ids behind a to-many relationship of one record, for its relationship endpoint.
+pub fn to_many_ids(
+    conn: &mut AnyConnection,
+    relationship: &Relationship,
+    source_id: &str,
+) -> QueryResult<Vec<String>> {
+    let Cardinality::ToMany { foreign_key } = relationship.cardinality else { return Ok(Vec::new()) };
+    let Some(target) = resources::find(relationship.target) else { return Ok(Vec::new()) };
+    let mut sql = Sql::new(&format!(
+        "SELECT id, {fk} AS owner FROM {table} WHERE {fk} = ",
+        fk = crate::db::sql::quote(foreign_key),
+        table = crate::db::sql::quote(target.spec().type_name)
+    ));
+    sql.text(source_id).push(" ORDER BY \"created_at\", \"id\"");
+    Ok(sql.load::<IdPair>(conn)?.into_iter().map(|p| p.id).collect())
+}
