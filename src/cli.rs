@@ -3,7 +3,11 @@
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "provisioning", version, about = "Organizations, members, roles and API credentials over JSON:API, with the OAuth server that issues their tokens.")]
+#[command(
+    name = "provisioning",
+    version,
+    about = "Organizations, members, roles and API credentials over JSON:API, with the OAuth server that issues their tokens."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

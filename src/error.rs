@@ -102,11 +102,19 @@ impl ApiError {
     }
 
     pub fn document(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        ApiError::BadRequest { code: "INVALID_DOCUMENT", detail: detail.into(), location: Source::Pointer(pointer.into()) }
+        ApiError::BadRequest {
+            code: "INVALID_DOCUMENT",
+            detail: detail.into(),
+            location: Source::Pointer(pointer.into()),
+        }
     }
 
     pub fn not_allowed(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        ApiError::BadRequest { code: "PARAM_NOT_ALLOWED", detail: detail.into(), location: Source::Pointer(pointer.into()) }
+        ApiError::BadRequest {
+            code: "PARAM_NOT_ALLOWED",
+            detail: detail.into(),
+            location: Source::Pointer(pointer.into()),
+        }
     }
 
     pub fn conflict(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -134,12 +142,9 @@ impl ApiError {
             ApiError::BadRequest { code, detail, location } => one(code, "Bad request", detail.clone(), location),
             ApiError::Forbidden { detail, location } => one("FORBIDDEN", "Forbidden", detail.clone(), location),
             ApiError::NotFound(detail) => one("RECORD_NOT_FOUND", "Record not found", detail.clone(), &Source::None),
-            ApiError::RouteNotFound => one(
-                "NOT_FOUND",
-                "Not found",
-                "No resource or route matches this path.".into(),
-                &Source::None,
-            ),
+            ApiError::RouteNotFound => {
+                one("NOT_FOUND", "Not found", "No resource or route matches this path.".into(), &Source::None)
+            }
             ApiError::MethodNotAllowed => one(
                 "METHOD_NOT_ALLOWED",
                 "Method not allowed",
@@ -254,6 +259,10 @@ impl From<diesel::result::Error> for ApiError {
             }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
                 ApiError::Unavailable(format!("serialization failure: {}", info.message()))
+            }
+            // SQLite's lock stayed busy past busy_timeout: the client may retry.
+            Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
+                ApiError::Unavailable(info.message().to_string())
             }
             other => ApiError::Internal(format!("database: {other}")),
         }

@@ -134,6 +134,10 @@ pub fn migrate(conn: &mut AnyConnection) -> Result<usize, String> {
 pub struct Database {
     pool: Pool,
     backend: Backend,
+    /// SQLite has one writer at a time, and a deferred transaction that reads before it writes
+    /// fails at once (SQLITE_BUSY) when another writer got there first, whatever busy_timeout
+    /// says. Writers of this process take turns here instead; PostgreSQL does not need it.
+    sqlite_writer: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl Database {
@@ -145,7 +149,7 @@ impl Database {
             .connection_timeout(std::time::Duration::from_secs(10))
             .build(manager)
             .map_err(|e| format!("connecting to the database: {e}"))?;
-        Ok(Database { pool, backend })
+        Ok(Database { pool, backend, sqlite_writer: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -176,6 +180,16 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        self.run(move |conn| conn.transaction(work)).await
+        let writer = self.sqlite_writer.clone();
+        let backend = self.backend;
+        self.run(move |conn| {
+            let _turn = match backend {
+                // A poisoned lock only means another writer panicked; the database rolled back.
+                Backend::Sqlite => Some(writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
+                Backend::Postgres => None,
+            };
+            conn.transaction(work)
+        })
+        .await
     }
 }

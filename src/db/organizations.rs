@@ -119,7 +119,11 @@ fn free_slug(conn: &mut AnyConnection, base: &str) -> QueryResult<String> {
 
 /// Inserts `new` under the first free slug (and the domain made from it). Two requests racing
 /// for one slug both succeed: the loser of the unique index tries the next free one.
-pub fn insert(conn: &mut AnyConnection, mut new: NewOrganization, domain_suffix: &str) -> Result<Organization, ApiError> {
+pub fn insert(
+    conn: &mut AnyConnection,
+    mut new: NewOrganization,
+    domain_suffix: &str,
+) -> Result<Organization, ApiError> {
     let base = new.slug.clone();
     for _ in 0..10 {
         new.slug = free_slug(conn, &base)?;

@@ -60,9 +60,7 @@ pub fn find(
 pub fn related_condition(source: &ResourceObject, relationship: &Relationship) -> Option<Sql> {
     resources::find(relationship.target)?;
     Some(match relationship.cardinality {
-        Cardinality::ToOne { column } => {
-            Sql::column_in("id", source.foreign_key_value(column).map(String::from))
-        }
+        Cardinality::ToOne { column } => Sql::column_in("id", source.foreign_key_value(column).map(String::from)),
         Cardinality::ToMany { foreign_key } => Sql::column_in(foreign_key, [source.id.clone()]),
     })
 }
@@ -143,11 +141,7 @@ fn include_into(
 }
 
 /// The ids behind a to-many relationship of one record, for its relationship endpoint.
-pub fn to_many_ids(
-    conn: &mut AnyConnection,
-    relationship: &Relationship,
-    source_id: &str,
-) -> QueryResult<Vec<String>> {
+pub fn to_many_ids(conn: &mut AnyConnection, relationship: &Relationship, source_id: &str) -> QueryResult<Vec<String>> {
     let Cardinality::ToMany { foreign_key } = relationship.cardinality else { return Ok(Vec::new()) };
     let Some(target) = resources::find(relationship.target) else { return Ok(Vec::new()) };
     let mut sql = Sql::new(&format!(

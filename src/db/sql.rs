@@ -90,7 +90,10 @@ impl Sql {
         }
     }
 
-    fn boxed(&self, backend: Backend) -> diesel::query_builder::BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery> {
+    fn boxed(
+        &self,
+        backend: Backend,
+    ) -> diesel::query_builder::BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery> {
         let mut query = diesel::sql_query(self.render(backend)).into_boxed::<MultiBackend>();
         for value in &self.binds {
             query = match value.clone() {
@@ -169,8 +172,11 @@ impl Select {
     pub fn rows(&self) -> Sql {
         let mut sql = Sql::new(&format!("SELECT * FROM {}", quote(self.table)));
         sql.append(self.where_clause());
-        let mut order: Vec<String> =
-            self.order.iter().map(|s| format!("{} {}", quote(s.column), if s.descending { "DESC" } else { "ASC" })).collect();
+        let mut order: Vec<String> = self
+            .order
+            .iter()
+            .map(|s| format!("{} {}", quote(s.column), if s.descending { "DESC" } else { "ASC" }))
+            .collect();
         // A total order, so pages never overlap or skip rows.
         if !self.order.iter().any(|s| s.column == "id") {
             if self.order.is_empty() {
@@ -251,7 +257,8 @@ fn text_of(value: &Value) -> String {
 
 /// The SQL for one `filter[q][…]` parameter.
 pub fn filter_condition(filter: &Filter, backend: Backend) -> Sql {
-    let parts = filter.terms.iter().map(|(field, operand)| term(field.column, filter.predicate, operand, backend)).collect();
+    let parts =
+        filter.terms.iter().map(|(field, operand)| term(field.column, filter.predicate, operand, backend)).collect();
     joined(parts, if filter.any { " OR " } else { " AND " })
 }
 

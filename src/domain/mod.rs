@@ -103,7 +103,12 @@ impl<'a> Reader<'a> {
         Reader { document, errors: Vec::new() }
     }
 
-    fn check<T>(&mut self, name: &str, given: Given<T>, rule: impl FnOnce(T) -> Result<String, String>) -> Given<String> {
+    fn check<T>(
+        &mut self,
+        name: &str,
+        given: Given<T>,
+        rule: impl FnOnce(T) -> Result<String, String>,
+    ) -> Given<String> {
         match given {
             Given::Value(v) => match rule(v) {
                 Ok(v) => Given::Value(v),

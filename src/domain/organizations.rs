@@ -158,7 +158,6 @@ pub fn organization_changes(document: &ResourceDocument) -> Result<OrganizationC
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

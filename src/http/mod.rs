@@ -52,7 +52,9 @@ pub fn routes(
     let collection = resource(&format!("/{name}"), collection_allow)
         .route(web::get().to(move |state: State, request: HttpRequest| list(state, request, resource_type)));
     let member = resource(&format!("/{name}/{{id}}"), member_allow).route(web::get().to(
-        move |state: State, request: HttpRequest, id: web::Path<String>| show(state, request, resource_type, id.into_inner()),
+        move |state: State, request: HttpRequest, id: web::Path<String>| {
+            show(state, request, resource_type, id.into_inner())
+        },
     ));
     let (collection, member) = writes(collection, member);
     cfg.service(collection).service(member);
@@ -70,7 +72,11 @@ pub fn routes(
     )));
 }
 
-async fn list(state: State, request: HttpRequest, resource_type: &'static dyn ResourceType) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: State,
+    request: HttpRequest,
+    resource_type: &'static dyn ResourceType,
+) -> Result<HttpResponse, ApiError> {
     let query = Query::parse(resource_type.spec(), request.query_string(), Allowed::List)?;
     let path = format!("/{}", resource_type.spec().type_name);
     page(&state, query, path, resource_type, Vec::new()).await
@@ -110,7 +116,13 @@ pub fn included(
 
 /// One resource with its includes, as a response with `status` (200 for reads and updates,
 /// 201 with `Location` for creates).
-pub fn single_response(state: &AppState, status: StatusCode, object: &ResourceObject, included: Option<&[ResourceObject]>, query: &Query) -> HttpResponse {
+pub fn single_response(
+    state: &AppState,
+    status: StatusCode,
+    object: &ResourceObject,
+    included: Option<&[ResourceObject]>,
+    query: &Query,
+) -> HttpResponse {
     let renderer = Renderer { base: &state.api_base, fields: &query.fields };
     let mut response = respond(status, &renderer.single(object, included));
     if status == StatusCode::CREATED {
@@ -122,7 +134,12 @@ pub fn single_response(state: &AppState, status: StatusCode, object: &ResourceOb
     response
 }
 
-async fn show(state: State, request: HttpRequest, resource_type: &'static dyn ResourceType, id: String) -> Result<HttpResponse, ApiError> {
+async fn show(
+    state: State,
+    request: HttpRequest,
+    resource_type: &'static dyn ResourceType,
+    id: String,
+) -> Result<HttpResponse, ApiError> {
     let query = Query::parse(resource_type.spec(), request.query_string(), Allowed::Single)?;
     let (object, included, query) = state
         .db
@@ -185,11 +202,14 @@ async fn related(
                 .await?;
             match object {
                 Some(object) => Ok(single_response(&state, StatusCode::OK, &object, included.as_deref(), &query)),
-                None => Ok(respond(StatusCode::OK, &serde_json::json!({
-                    "data": null,
-                    "links": { "self": format!("{}{}", state.api_base, path) },
-                    "jsonapi": crate::jsonapi::version_object(),
-                }))),
+                None => Ok(respond(
+                    StatusCode::OK,
+                    &serde_json::json!({
+                        "data": null,
+                        "links": { "self": format!("{}{}", state.api_base, path) },
+                        "jsonapi": crate::jsonapi::version_object(),
+                    }),
+                )),
             }
         }
         // The target type is not served yet, so there is nothing behind the relationship.
@@ -202,7 +222,12 @@ async fn related(
 }
 
 /// `GET /<type>/<id>/relationships/<relationship>`: the linkage alone.
-async fn linkage(state: State, resource_type: &'static dyn ResourceType, id: String, name: String) -> Result<HttpResponse, ApiError> {
+async fn linkage(
+    state: State,
+    resource_type: &'static dyn ResourceType,
+    id: String,
+    name: String,
+) -> Result<HttpResponse, ApiError> {
     let relationship =
         resource_type.spec().relationship(&name).ok_or_else(|| unknown_relationship(resource_type, &name))?;
     let type_name = resource_type.spec().type_name;

@@ -36,7 +36,12 @@ async fn create(state: State, request: HttpRequest, body: Body) -> Result<HttpRe
     Ok(single_response(&state, StatusCode::CREATED, &object, included.as_deref(), &query))
 }
 
-async fn update(state: State, request: HttpRequest, id: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+async fn update(
+    state: State,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let query = Query::parse(&SPEC, request.query_string(), Allowed::Single)?;
     let document = ResourceDocument::decode(&body.0, &SPEC, Mode::Update { id: &id })?;

@@ -168,7 +168,8 @@ impl ResourceDocument {
             for relationship in spec.relationships.iter().filter(|r| r.has(REQUIRED)) {
                 let given = relationships.iter().any(|(n, l)| *n == relationship.name && *l != Linkage::One(None));
                 if !given {
-                    missing.push(Invalid::relationship(relationship.name, format!("{} is required.", relationship.name)));
+                    missing
+                        .push(Invalid::relationship(relationship.name, format!("{} is required.", relationship.name)));
                 }
             }
             if !missing.is_empty() {
@@ -241,7 +242,10 @@ fn decode_linkage(pointer: &str, target: &str, cardinality: Cardinality, member:
         match object.remove("type") {
             Some(Value::String(t)) if t == target => {}
             Some(Value::String(t)) => {
-                return Err(ApiError::conflict(format!("{pointer}/type"), format!("Expected type {target:?}, not {t:?}.")))
+                return Err(ApiError::conflict(
+                    format!("{pointer}/type"),
+                    format!("Expected type {target:?}, not {t:?}."),
+                ))
             }
             _ => return Err(shape(&format!("{pointer}/type"), "A resource identifier needs a type string.")),
         }
@@ -261,7 +265,11 @@ fn decode_linkage(pointer: &str, target: &str, cardinality: Cardinality, member:
             .map(|(i, item)| identifier(item, format!("{pointer}/data/{i}")))
             .collect::<Result<_, _>>()
             .map(Linkage::Many),
-        (Cardinality::ToOne { .. }, _) => Err(shape(&format!("{pointer}/data"), "A to-one relationship takes null or one identifier.")),
-        (Cardinality::ToMany { .. }, _) => Err(shape(&format!("{pointer}/data"), "A to-many relationship takes an array of identifiers.")),
+        (Cardinality::ToOne { .. }, _) => {
+            Err(shape(&format!("{pointer}/data"), "A to-one relationship takes null or one identifier."))
+        }
+        (Cardinality::ToMany { .. }, _) => {
+            Err(shape(&format!("{pointer}/data"), "A to-many relationship takes an array of identifiers."))
+        }
     }
 }

@@ -58,7 +58,9 @@ pub fn check_content_type(value: Option<&str>) -> Result<(), ApiError> {
         [range] if range.essence == MEDIA_TYPE => Err(ApiError::UnsupportedMediaType(format!(
             "{MEDIA_TYPE} takes no media type parameters other than ext (naming supported extensions) and profile."
         ))),
-        _ => Err(ApiError::UnsupportedMediaType(format!("A request body must be sent as {MEDIA_TYPE}, not {value:?}."))),
+        _ => {
+            Err(ApiError::UnsupportedMediaType(format!("A request body must be sent as {MEDIA_TYPE}, not {value:?}.")))
+        }
     }
 }
 
@@ -76,10 +78,7 @@ pub fn check_accept(value: Option<&str>) -> Result<(), ApiError> {
 
 fn has_body(request: &ServiceRequest) -> bool {
     let headers = request.headers();
-    let length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     matches!(length, Some(n) if n > 0)
         || headers.contains_key(header::TRANSFER_ENCODING)
         || matches!(*request.method(), Method::POST | Method::PATCH | Method::PUT)

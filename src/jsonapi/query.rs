@@ -434,7 +434,9 @@ fn check_containment(key: &str, value: &serde_json::Value) -> Result<(), ApiErro
             Ok(())
         }
         J::Array(items) if items.iter().all(|i| !i.is_array() && !i.is_object()) => Ok(()),
-        J::Array(_) => Err(ApiError::filter(key, format!("{key}: arrays may hold only strings, numbers, booleans or null."))),
+        J::Array(_) => {
+            Err(ApiError::filter(key, format!("{key}: arrays may hold only strings, numbers, booleans or null.")))
+        }
         _ => Ok(()),
     }
 }
@@ -452,7 +454,10 @@ fn parse_value(key: &str, kind: Kind, value: &str) -> Result<Value, ApiError> {
             _ => Err(ApiError::filter(key, format!("{key} takes true or false, not {value:?}."))),
         },
         Kind::Datetime => parse_datetime(value).map(Value::Timestamp).ok_or_else(|| {
-            ApiError::filter(key, format!("{key} takes an ISO 8601 date or time (2018-01-01T12:00:00Z), not {value:?}."))
+            ApiError::filter(
+                key,
+                format!("{key} takes an ISO 8601 date or time (2018-01-01T12:00:00Z), not {value:?}."),
+            )
         }),
         Kind::Object => Err(ApiError::filter(key, format!("{key}: objects are filtered with _jcont."))),
     }

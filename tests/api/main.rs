@@ -1,1 +1,12 @@
+//! Black-box tests: the real server on a random port, a real HTTP client, the JSON a user sends.
+//! One binary keeps link time down; each test has its own database.
 
+mod helpers;
+
+mod creating;
+mod errors;
+mod listing;
+mod negotiation;
+mod organizations;
+mod rendering;
+mod updating;

@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+CARGO ?= cargo
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test test-sqlite test-postgres fmt lint bench
+
+## Build and serve on the embedded SQLite file (./provisioning.db) at http://127.0.0.1:8080.
+run:
+	$(CARGO) run --release --locked --bin provisioning -- serve
+
+## Every test on SQLite; on PostgreSQL too when TEST_DATABASE_URL is set.
+test: test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== tests on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		$(CARGO) test --locked --test api; \
+	fi
+
+test-sqlite:
+	@echo "== tests on SQLite"
+	env -u TEST_DATABASE_URL $(CARGO) test --locked
+
+## The integration tests on PostgreSQL (each test creates and drops its own database).
+test-postgres:
+	TEST_DATABASE_URL=$(POSTGRES_URL) $(CARGO) test --locked --test api
+
+fmt:
+	$(CARGO) fmt
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+## Requests per second against a minimal actix handler in the same run (needs wrk).
+bench:
+	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk"; exit 1; }
+	$(CARGO) bench --locked --bench http

@@ -1,0 +1,188 @@
+//! The real server on a free port with its own database, and a real HTTP client.
+//!
+//! SQLite by default (a fresh file per test); PostgreSQL when `TEST_DATABASE_URL` is set, with a
+//! database created for the test and dropped after it.
+
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use provisioning::cli::Settings;
+use provisioning::startup::Application;
+use serde_json::Value;
+
+pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+
+pub enum TestDatabase {
+    Sqlite { dir: PathBuf },
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    fn create() -> (TestDatabase, String) {
+        let suffix: String = {
+            use rand::Rng;
+            rand::thread_rng()
+                .sample_iter(&rand::distributions::Alphanumeric)
+                .take(12)
+                .map(|c| (c as char).to_ascii_lowercase())
+                .collect()
+        };
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => {
+                let name = format!("provisioning_test_{suffix}");
+                let mut conn = PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL is not reachable: {e}"));
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("creating the test database");
+                let url = match admin_url.rfind('/') {
+                    Some(i) if admin_url[..i].contains("//") && i > admin_url.find("//").unwrap() + 1 => {
+                        format!("{}/{name}", &admin_url[..i])
+                    }
+                    _ => format!("{}/{name}", admin_url.trim_end_matches('/')),
+                };
+                (TestDatabase::Postgres { admin_url, name }, url)
+            }
+            None => {
+                let dir = std::env::temp_dir().join(format!("provisioning-test-{suffix}"));
+                std::fs::create_dir_all(&dir).expect("creating the test directory");
+                let url = format!("sqlite://{}", dir.join("test.db").display());
+                (TestDatabase::Sqlite { dir }, url)
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self {
+            TestDatabase::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDatabase::Postgres { admin_url, name } => {
+                if let Ok(mut conn) = PgConnection::establish(admin_url) {
+                    let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    client: awc::Client,
+    _database: TestDatabase,
+}
+
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub text: String,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// The first error object, after checking the errors document's shape.
+    pub fn error(&self) -> Value {
+        let body = self.json();
+        assert_eq!(self.header("content-type").as_deref(), Some(MEDIA_TYPE), "{}", self.text);
+        let errors = body["errors"].as_array().unwrap_or_else(|| panic!("no errors array: {}", self.text));
+        assert!(!errors.is_empty());
+        let first = errors[0].clone();
+        assert_eq!(first["status"], Value::String(self.status.to_string()), "status must be a string");
+        assert!(first["code"].is_string() && first["title"].is_string() && first["detail"].is_string());
+        first
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (database, database_url) = TestDatabase::create();
+    let application = Application::build(Settings::local(&database_url)).await.expect("building the app");
+    let base = application.public_url().to_string();
+    actix_rt::spawn(application.server());
+    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish();
+    TestApp { base, client, _database: database }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn send(&self, request: awc::ClientRequest, body: Option<String>) -> TestResponse {
+        let result = match body {
+            Some(body) => request.send_body(body).await,
+            None => request.send().await,
+        };
+        let mut response = result.expect("the request reaches the server");
+        let bytes = response.body().limit(16 << 20).await.expect("reading the body");
+        TestResponse {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: String::from_utf8(bytes.to_vec()).expect("utf-8 body"),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.client.get(self.url(path)), None).await
+    }
+
+    pub fn request(&self, method: awc::http::Method, path: &str) -> awc::ClientRequest {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> TestResponse {
+        let request = self.client.post(self.url(path)).insert_header(("content-type", MEDIA_TYPE));
+        self.send(request, Some(body.to_string())).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> TestResponse {
+        let request = self.client.patch(self.url(path)).insert_header(("content-type", MEDIA_TYPE));
+        self.send(request, Some(body.to_string())).await
+    }
+
+    pub async fn raw(
+        &self,
+        method: awc::http::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> TestResponse {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(content_type) = content_type {
+            request = request.insert_header(("content-type", content_type));
+        }
+        self.send(request, Some(body.to_string())).await
+    }
+
+    /// Creates an organization and returns its resource object.
+    pub async fn create_organization(&self, attributes: Value) -> Value {
+        let response = self
+            .post(
+                "/api/organizations",
+                &serde_json::json!({
+                    "data": { "type": "organizations", "attributes": attributes }
+                }),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{}", response.text);
+        response.json()["data"].clone()
+    }
+
+    pub async fn organization_count(&self) -> i64 {
+        let response = self.get("/api/organizations").await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        response.json()["meta"]["record_count"].as_i64().unwrap()
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
