@@ -21,6 +21,29 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Manage users and their personal provisioning credentials.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; prints its client id and secret once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+    },
+    /// Replace a user's client secret; prints the new one once. The old one stops working.
+    RotateSecret {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -46,6 +69,11 @@ pub struct Settings {
     #[arg(long, env = "WORKERS", global = true)]
     pub workers: Option<usize>,
 
+    /// The user created, with credentials printed once, when the service first starts on an
+    /// empty database.
+    #[arg(long, env = "BOOTSTRAP_EMAIL", default_value = "admin@localhost", global = true)]
+    pub bootstrap_email: String,
+
     /// Organizations' domains are <slug>.<ORGANIZATION_DOMAIN>.
     #[arg(long, env = "ORGANIZATION_DOMAIN", default_value = "localhost", global = true)]
     pub organization_domain: String,
@@ -61,6 +89,7 @@ impl Settings {
             pool_size: 4,
             workers: Some(1),
             organization_domain: "localhost".into(),
+            bootstrap_email: "admin@localhost".into(),
         }
     }
 }

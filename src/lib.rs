@@ -6,6 +6,7 @@
 //! SQLite or PostgreSQL, on the blocking pool) → `views` (JSON:API documents with links), with
 //! `error` turning every failure into a JSON:API errors document.
 
+pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod domain;

@@ -1,16 +1,19 @@
 use clap::Parser;
-use provisioning::cli::{Cli, Command};
+use provisioning::cli::{Cli, Command, Settings, UsersCommand};
+use provisioning::db::users::{self, Credentials};
 use provisioning::startup::{open_database, Application};
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => open_database(&cli.settings).await.map(|_| ()),
         Command::Serve => serve(cli.settings).await,
+        Command::Users { command } => manage_users(cli.settings, command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -21,8 +24,53 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn serve(settings: provisioning::cli::Settings) -> Result<(), String> {
+fn print_credentials(what: &str, credentials: &Credentials, public_url: &str) {
+    println!("{what}. The secret is shown this once; store it now:");
+    println!("  client_id:     {}", credentials.client_id);
+    println!("  client_secret: {}", credentials.client_secret);
+    println!("Get a token:");
+    println!(
+        "  curl -s -X POST {public_url}/oauth/token -H 'Content-Type: application/json' \
+         -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{}\",\"client_secret\":\"{}\"}}'",
+        credentials.client_id, credentials.client_secret
+    );
+}
+
+fn public_url(settings: &Settings) -> String {
+    settings.public_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind))
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let email = settings.bootstrap_email.clone();
     let application = Application::build(settings).await?;
+    if let Some(credentials) = application.bootstrap_credentials() {
+        print_credentials(&format!("Created the bootstrap user {email}"), credentials, application.public_url());
+    }
     tracing::info!(url = %application.public_url(), "serving the provisioning API");
     application.server().await.map_err(|e| e.to_string())
+}
+
+async fn manage_users(settings: Settings, command: UsersCommand) -> Result<(), String> {
+    let database = open_database(&settings).await?;
+    let url = public_url(&settings);
+    match command {
+        UsersCommand::Create { email, first_name, last_name } => {
+            let (user, credentials) = database
+                .run(move |conn| users::create(conn, &email, &first_name, &last_name))
+                .await
+                .map_err(|e| e.to_string())?;
+            print_credentials(&format!("Created user {} ({})", user.email, user.id), &credentials, &url);
+        }
+        UsersCommand::RotateSecret { email } => {
+            let shown = email.clone();
+            let credentials =
+                database.run(move |conn| users::rotate_secret(conn, &email)).await.map_err(|e| e.to_string())?;
+            print_credentials(
+                &format!("Rotated the secret of {shown}; the old one no longer works"),
+                &credentials,
+                &url,
+            );
+        }
+    }
+    Ok(())
 }

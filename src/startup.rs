@@ -1,20 +1,24 @@
-//! Builds the application: database, migrations, routes, listener. Binding port 0 works, so
-//! tests and benchmarks run the real server on a free port.
+//! Builds the application: database, migrations, signing keys, the bootstrap user, routes,
+//! listener. Binding port 0 works, so tests and benchmarks run the real server on a free port.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::keys::KeySet;
 use crate::cli::Settings;
+use crate::db::users::{self, Credentials};
 use crate::db::{self, Database};
-use crate::http::{self, AppState};
+use crate::http::{self, auth, AppState};
 use crate::jsonapi::media;
 
 pub struct Application {
     port: u16,
     public_url: String,
+    bootstrap: Option<Credentials>,
     server: Server,
 }
 
@@ -34,9 +38,38 @@ pub async fn open_database(settings: &Settings) -> Result<Database, String> {
     Ok(database)
 }
 
+/// On an empty database, the first user, whose credentials the caller shows once.
+pub async fn bootstrap_user(database: &Database, email: &str) -> Result<Option<Credentials>, String> {
+    let shown = email.to_string();
+    let email = email.to_string();
+    database
+        .run(move |conn| {
+            if users::count(conn)? > 0 {
+                return Ok(None);
+            }
+            match users::create(conn, &email, "Admin", "User") {
+                Ok((_, credentials)) => Ok(Some(credentials)),
+                // Another instance bootstrapped first.
+                Err(crate::error::ApiError::Validation(_)) if users::count(conn)? > 0 => Ok(None),
+                Err(other) => Err(other),
+            }
+        })
+        .await
+        .map_err(|e| format!("creating the bootstrap user {shown}: {e}"))
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, String> {
         let database = open_database(&settings).await?;
+        let handle = database.clone();
+        let keys = web::block(move || {
+            let mut conn = handle.get().map_err(|e| e.to_string())?;
+            KeySet::load_or_create(&mut conn)
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        let bootstrap = bootstrap_user(&database, &settings.bootstrap_email).await?;
+
         let listener = TcpListener::bind(&settings.bind).map_err(|e| format!("binding {}: {e}", settings.bind))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = settings
@@ -48,12 +81,22 @@ impl Application {
         let state = web::Data::new(AppState {
             db: database,
             api_base: format!("{public_url}/api"),
+            issuer: public_url.clone(),
+            keys: Arc::new(keys),
             domain_suffix: settings.organization_domain.clone(),
         });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .service(web::scope("/api").wrap(from_fn(media::negotiate)).configure(http::configure_api))
+                .wrap(from_fn(auth::request_id))
+                .configure(http::oauth::configure)
+                .service(
+                    web::scope("/api")
+                        .wrap(from_fn(media::negotiate))
+                        // Outermost: nothing about /api is told to a caller without a token.
+                        .wrap(from_fn(auth::authenticate))
+                        .configure(http::configure_api),
+                )
                 .default_service(web::to(http::not_found))
         })
         .listen(listener)
@@ -61,7 +104,7 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Application { port: address.port(), public_url, server: server.run() })
+        Ok(Application { port: address.port(), public_url, bootstrap, server: server.run() })
     }
 
     pub fn port(&self) -> u16 {
@@ -70,6 +113,11 @@ impl Application {
 
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+
+    /// The bootstrap user's credentials, when this start created it.
+    pub fn bootstrap_credentials(&self) -> Option<&Credentials> {
+        self.bootstrap.as_ref()
     }
 
     pub fn server(self) -> Server {

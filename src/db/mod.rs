@@ -1,9 +1,11 @@
 //! Storage: one connection type over SQLite and PostgreSQL, picked by the URL scheme.
 
+pub mod access_rows;
 pub mod organizations;
 pub mod resources;
 pub mod schema;
 pub mod sql;
+pub mod users;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

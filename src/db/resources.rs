@@ -6,8 +6,10 @@ use std::collections::HashSet;
 
 use diesel::QueryResult;
 
+use crate::auth::Caller;
 use crate::db::sql::{filter_condition, Count, IdPair, Select, Sql};
 use crate::db::AnyConnection;
+use crate::domain::access::{scope, Action};
 use crate::jsonapi::query::{IncludeTree, Query};
 use crate::jsonapi::spec::{Cardinality, Relationship, ResourceSpec};
 use crate::resources;
@@ -62,6 +64,11 @@ pub fn related_condition(source: &ResourceObject, relationship: &Relationship) -
     Some(match relationship.cardinality {
         Cardinality::ToOne { column } => Sql::column_in("id", source.foreign_key_value(column).map(String::from)),
         Cardinality::ToMany { foreign_key } => Sql::column_in(foreign_key, [source.id.clone()]),
+        Cardinality::ToManyTagged { type_column, id_column } => {
+            let mut sql = Sql::column_in(id_column, [source.id.clone()]);
+            sql.push(&format!(" AND {} = ", crate::db::sql::quote(type_column))).text(source.type_name());
+            sql
+        }
     })
 }
 
@@ -69,11 +76,12 @@ pub fn related_condition(source: &ResourceObject, relationship: &Relationship) -
 /// every included resource once, never one of `objects` itself (JSON:API 1.1 §7.7).
 pub fn include(
     conn: &mut AnyConnection,
+    caller: &Caller,
     objects: &mut [ResourceObject],
     tree: &IncludeTree,
 ) -> QueryResult<Vec<ResourceObject>> {
     let mut included = Vec::new();
-    include_into(conn, objects, tree, &mut included)?;
+    include_into(conn, caller, objects, tree, &mut included)?;
     let primary: HashSet<(&str, &str)> = objects.iter().map(|o| (o.type_name(), o.id.as_str())).collect();
     let mut seen = HashSet::new();
     let mut unique: Vec<ResourceObject> = Vec::new();
@@ -96,6 +104,7 @@ pub fn include(
 
 fn include_into(
     conn: &mut AnyConnection,
+    caller: &Caller,
     objects: &mut [ResourceObject],
     tree: &IncludeTree,
     included: &mut Vec<ResourceObject>,
@@ -111,16 +120,22 @@ fn include_into(
             }
             continue;
         };
+        // Only what the caller may read is included, and linked.
+        let readable = Select::from(target.spec().type_name).filter(scope(target.spec(), caller, Some(Action::Read)));
         let mut related = match relationship.cardinality {
             Cardinality::ToOne { column } => {
                 let ids: HashSet<String> =
                     objects.iter().filter_map(|o| o.foreign_key_value(column).map(String::from)).collect();
-                target.load(conn, &Select::from(target.spec().type_name).filter(Sql::column_in("id", ids)))?
+                let related = target.load(conn, &readable.filter(Sql::column_in("id", ids)))?;
+                for object in objects.iter_mut() {
+                    let visible = object.foreign_key_value(column).filter(|id| related.iter().any(|r| r.id == *id));
+                    object.to_one_visible.insert(relationship.name, visible.map(String::from));
+                }
+                related
             }
             Cardinality::ToMany { foreign_key } => {
                 let owners = objects.iter().map(|o| o.id.clone());
-                let select = Select::from(target.spec().type_name).filter(Sql::column_in(foreign_key, owners));
-                let related = target.load(conn, &select)?;
+                let related = target.load(conn, &readable.filter(Sql::column_in(foreign_key, owners)))?;
                 for object in objects.iter_mut() {
                     let ids = related
                         .iter()
@@ -131,24 +146,48 @@ fn include_into(
                 }
                 related
             }
+            Cardinality::ToManyTagged { type_column, id_column } => {
+                let owners = objects.iter().map(|o| o.id.clone());
+                let mut tag = Sql::new(&format!("{} = ", crate::db::sql::quote(type_column)));
+                tag.text(spec.type_name);
+                let related = target.load(conn, &readable.filter(tag).filter(Sql::column_in(id_column, owners)))?;
+                for object in objects.iter_mut() {
+                    let ids = related
+                        .iter()
+                        .filter(|r| r.attributes.get(id_column).and_then(|v| v.as_str()) == Some(object.id.as_str()))
+                        .map(|r| r.id.clone())
+                        .collect();
+                    object.to_many.insert(relationship.name, ids);
+                }
+                related
+            }
         };
         if !subtree.is_empty() {
-            include_into(conn, &mut related, subtree, included)?;
+            include_into(conn, caller, &mut related, subtree, included)?;
         }
         included.extend(related);
     }
     Ok(())
 }
 
-/// The ids behind a to-many relationship of one record, for its relationship endpoint.
-pub fn to_many_ids(conn: &mut AnyConnection, relationship: &Relationship, source_id: &str) -> QueryResult<Vec<String>> {
-    let Cardinality::ToMany { foreign_key } = relationship.cardinality else { return Ok(Vec::new()) };
+/// The ids behind a to-many relationship of one record that the caller may read.
+pub fn to_many_ids(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    source: &ResourceObject,
+    relationship: &Relationship,
+) -> QueryResult<Vec<String>> {
     let Some(target) = resources::find(relationship.target) else { return Ok(Vec::new()) };
-    let mut sql = Sql::new(&format!(
-        "SELECT id, {fk} AS owner FROM {table} WHERE {fk} = ",
-        fk = crate::db::sql::quote(foreign_key),
-        table = crate::db::sql::quote(target.spec().type_name)
+    let Some(condition) = related_condition(source, relationship) else { return Ok(Vec::new()) };
+    let select = Select::from(target.spec().type_name).filter(condition).filter(scope(
+        target.spec(),
+        caller,
+        Some(Action::Read),
     ));
-    sql.text(source_id).push(" ORDER BY \"created_at\", \"id\"");
+    let mut sql = Sql::new(&format!("SELECT id, id AS owner FROM {}", crate::db::sql::quote(target.spec().type_name)));
+    for (i, condition) in select.conditions.into_iter().enumerate() {
+        sql.push(if i == 0 { " WHERE (" } else { " AND (" }).append(condition).push(")");
+    }
+    sql.push(" ORDER BY \"created_at\", \"id\"");
     Ok(sql.load::<IdPair>(conn)?.into_iter().map(|p| p.id).collect())
 }

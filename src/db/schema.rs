@@ -26,3 +26,145 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        time_zone -> Nullable<Text>,
+        otp_required_for_login -> Bool,
+        client_id -> Text,
+        client_secret_hash -> Text,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        private_key_pem -> Text,
+        public_n -> Text,
+        public_e -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        expires_at -> Timestamp,
+        revoked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        kind -> Text,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    permissions (id) {
+        id -> Text,
+        organization_id -> Text,
+        role_id -> Text,
+        subject -> Text,
+        can_create -> Bool,
+        can_read -> Bool,
+        can_update -> Bool,
+        can_destroy -> Bool,
+        restrictions -> Text,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    membership_profiles (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        access_scope -> Text,
+        test_enabled -> Bool,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> Text,
+        organization_id -> Text,
+        role_id -> Text,
+        membership_profile_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        user_email -> Text,
+        user_first_name -> Nullable<Text>,
+        user_last_name -> Nullable<Text>,
+        status -> Text,
+        owner -> Bool,
+        access_scope -> Text,
+        test_enabled -> Bool,
+        invited_at -> Nullable<Timestamp>,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    versions (id) {
+        id -> Text,
+        organization_id -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        event -> Text,
+        changes -> Text,
+        who -> Text,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        uuid -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(roles -> organizations (organization_id));
+diesel::joinable!(permissions -> roles (role_id));
+diesel::joinable!(memberships -> roles (role_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    users,
+    roles,
+    permissions,
+    membership_profiles,
+    memberships,
+    versions,
+);

@@ -1,7 +1,10 @@
 //! Validated values and the rules of each type. Parse, don't validate: a value that leaves
 //! this module as a `String` has already passed its rule.
 
+pub mod access;
+pub mod members;
 pub mod organizations;
+pub mod secrets;
 
 use chrono::{NaiveDateTime, Timelike, Utc};
 use rand::distributions::Alphanumeric;
@@ -73,7 +76,7 @@ pub fn parse_email(value: &str) -> Result<String, String> {
     let valid = value.len() <= 254
         && !value.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(value.split_once('@'), Some((local, domain))
-            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+            if !local.is_empty() && !domain.is_empty() && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
     if valid {
         Ok(value.to_string())
     } else {
@@ -162,8 +165,8 @@ impl<'a> Reader<'a> {
 pub struct Common {
     pub reference: Given<String>,
     pub reference_origin: Given<String>,
-    /// Null clears metadata to `{}`.
-    pub metadata: Given<String>,
+    /// The metadata to store, when it changes: null clears it to `{}`.
+    pub metadata: Option<String>,
 }
 
 impl Common {
@@ -171,15 +174,11 @@ impl Common {
         Common {
             reference: reader.string("reference", |v| parse_token(v, 255)),
             reference_origin: reader.string("reference_origin", |v| parse_token(v, 255)),
-            metadata: reader.object("metadata"),
-        }
-    }
-
-    pub fn metadata_change(&self) -> Option<String> {
-        match &self.metadata {
-            Given::Absent => None,
-            Given::Null => Some("{}".into()),
-            Given::Value(v) => Some(v.clone()),
+            metadata: match reader.object("metadata") {
+                Given::Absent => None,
+                Given::Null => Some("{}".into()),
+                Given::Value(v) => Some(v),
+            },
         }
     }
 }
@@ -212,7 +211,8 @@ mod tests {
         assert!(parse_http_url("javascript:alert(1)").is_err());
         assert!(parse_http_url("/relative").is_err());
         assert!(parse_email("support@bluebrand.com").is_ok());
-        assert!(parse_email("support@localhost").is_err());
+        assert!(parse_email("admin@localhost").is_ok());
+        assert!(parse_email("a@b@c").is_err());
         assert!(parse_email("no at sign").is_err());
     }
 }

@@ -12,7 +12,13 @@ use crate::jsonapi::spec::{Cardinality, Kind, ResourceSpec, CREATE, REQUIRED, TR
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode<'a> {
     Create,
-    Update { id: &'a str },
+    Update {
+        id: &'a str,
+    },
+    /// A singleton such as `/user`: the id may be left out, but must match when given.
+    Singleton {
+        id: &'a str,
+    },
 }
 
 /// A relationship member as sent: `null`, one identifier, or several.
@@ -114,6 +120,12 @@ impl ResourceDocument {
             }
             (Mode::Update { .. }, Some(_)) => return Err(shape("/data/id", "id must be a string.")),
             (Mode::Update { .. }, None) => return Err(shape("/data/id", "The resource object has no id.")),
+            (Mode::Singleton { .. }, None) => {}
+            (Mode::Singleton { id }, Some(Value::String(given))) if given == id => {}
+            (Mode::Singleton { .. }, Some(Value::String(given))) => {
+                return Err(ApiError::conflict("/data/id", format!("The id {given:?} is not this resource's.")))
+            }
+            (Mode::Singleton { .. }, Some(_)) => return Err(shape("/data/id", "id must be a string.")),
         }
 
         let attributes = match data.remove("attributes") {
@@ -123,7 +135,7 @@ impl ResourceDocument {
         };
         let flag = match mode {
             Mode::Create => CREATE,
-            Mode::Update { .. } => UPDATE,
+            Mode::Update { .. } | Mode::Singleton { .. } => UPDATE,
         };
         for name in attributes.keys() {
             let pointer = format!("/data/attributes/{name}");
@@ -223,6 +235,11 @@ impl ResourceDocument {
         self.typed(name, errors, |v| v.as_object().cloned())
     }
 
+    /// Whether a trigger attribute (`_add_missing_base_permissions`) was sent as true.
+    pub fn trigger(&self, name: &str, errors: &mut Vec<Invalid>) -> bool {
+        self.boolean(name, errors) == Given::Value(true)
+    }
+
     pub fn relationship(&self, name: &str) -> Option<&Linkage> {
         self.relationships.iter().find(|(n, _)| *n == name).map(|(_, l)| l)
     }
@@ -259,7 +276,7 @@ fn decode_linkage(pointer: &str, target: &str, cardinality: Cardinality, member:
         (Cardinality::ToOne { .. }, value @ Value::Object(_)) => {
             Ok(Linkage::One(Some(identifier(value, format!("{pointer}/data"))?)))
         }
-        (Cardinality::ToMany { .. }, Value::Array(items)) => items
+        (Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. }, Value::Array(items)) => items
             .into_iter()
             .enumerate()
             .map(|(i, item)| identifier(item, format!("{pointer}/data/{i}")))
@@ -268,7 +285,7 @@ fn decode_linkage(pointer: &str, target: &str, cardinality: Cardinality, member:
         (Cardinality::ToOne { .. }, _) => {
             Err(shape(&format!("{pointer}/data"), "A to-one relationship takes null or one identifier."))
         }
-        (Cardinality::ToMany { .. }, _) => {
+        (Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. }, _) => {
             Err(shape(&format!("{pointer}/data"), "A to-many relationship takes an array of identifiers."))
         }
     }

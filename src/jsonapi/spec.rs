@@ -51,12 +51,25 @@ pub static COMMON_ATTRIBUTES: &[Attribute] = &[
 /// `id` is no attribute, but filters and sorts like one.
 pub static ID: Attribute = Attribute::new("id", Kind::String, FILTER | SORT);
 
+/// Whose records these are, which decides who may see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tenancy {
+    /// The record is an organization: its active members see it.
+    Organization,
+    /// The record belongs to the organization named in this column.
+    OrganizationColumn(&'static str),
+    /// The record is the caller's own (users).
+    Caller,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cardinality {
     /// The source row holds the target's id in `column`.
     ToOne { column: &'static str },
     /// Target rows hold the source's id in `foreign_key`.
     ToMany { foreign_key: &'static str },
+    /// Target rows name the source by type and id (`versions.resource_type`/`resource_id`).
+    ToManyTagged { type_column: &'static str, id_column: &'static str },
 }
 
 #[derive(Debug)]
@@ -75,6 +88,14 @@ impl Relationship {
     pub const fn to_many(name: &'static str, target: &'static str, foreign_key: &'static str) -> Self {
         Relationship { name, target, cardinality: Cardinality::ToMany { foreign_key }, flags: 0 }
     }
+    pub const fn tagged(
+        name: &'static str,
+        target: &'static str,
+        type_column: &'static str,
+        id_column: &'static str,
+    ) -> Self {
+        Relationship { name, target, cardinality: Cardinality::ToManyTagged { type_column, id_column }, flags: 0 }
+    }
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
@@ -87,6 +108,7 @@ pub struct ResourceSpec {
     /// The type's own attributes, in rendering order; the common ones follow.
     pub attributes: &'static [Attribute],
     pub relationships: &'static [Relationship],
+    pub tenancy: Tenancy,
 }
 
 /// A column a filter or sort may name: an attribute, `id`, or a to-one relationship's id

@@ -6,6 +6,8 @@
 //! link to the crate's `ResourceIdentifier` for linkage.
 
 pub mod organizations;
+pub mod roles;
+pub mod users;
 
 use std::collections::HashMap;
 
@@ -30,11 +32,20 @@ pub struct ResourceObject {
     pub foreign_keys: Vec<(&'static str, Option<String>)>,
     /// Linkage loaded for to-many relationships that were included.
     pub to_many: HashMap<&'static str, Vec<String>>,
+    /// For included to-one relationships: the target, when the caller may read it.
+    pub to_one_visible: HashMap<&'static str, Option<String>>,
 }
 
 impl ResourceObject {
     pub fn new(spec: &'static ResourceSpec, id: String) -> Self {
-        ResourceObject { spec, id, attributes: Map::new(), foreign_keys: Vec::new(), to_many: HashMap::new() }
+        ResourceObject {
+            spec,
+            id,
+            attributes: Map::new(),
+            foreign_keys: Vec::new(),
+            to_many: HashMap::new(),
+            to_one_visible: HashMap::new(),
+        }
     }
 
     pub fn type_name(&self) -> &'static str {
@@ -90,6 +101,10 @@ pub struct Renderer<'a> {
 
 impl Renderer<'_> {
     pub fn self_link(&self, type_name: &str, id: &str) -> String {
+        // The caller's own user lives at the singleton `/user`, as in the reference.
+        if type_name == users::SPEC.type_name {
+            return format!("{}/user", self.base);
+        }
         format!("{}/{}/{}", self.base, type_name, id)
     }
 
@@ -117,13 +132,15 @@ impl Renderer<'_> {
             member.insert("links".into(), self.relationship_links(type_name, &object.id, relationship.name));
             match relationship.cardinality {
                 Cardinality::ToOne { column } => {
-                    let data = object
-                        .foreign_key_value(column)
-                        .map(|id| identifier(relationship.target, id))
-                        .unwrap_or(Value::Null);
+                    // Included: full linkage to what was included. Otherwise the id we hold.
+                    let id = match object.to_one_visible.get(relationship.name) {
+                        Some(visible) => visible.as_deref(),
+                        None => object.foreign_key_value(column),
+                    };
+                    let data = id.map(|id| identifier(relationship.target, id)).unwrap_or(Value::Null);
                     member.insert("data".into(), data);
                 }
-                Cardinality::ToMany { .. } => {
+                Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. } => {
                     if let Some(ids) = object.to_many.get(relationship.name) {
                         let data = ids.iter().map(|id| identifier(relationship.target, id)).collect();
                         member.insert("data".into(), Value::Array(data));

@@ -2,7 +2,9 @@
 //! settings left out), and how a row renders.
 
 use crate::db::organizations::Organization;
-use crate::jsonapi::spec::{Attribute, Kind, Relationship, ResourceSpec, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+use crate::jsonapi::spec::{
+    Attribute, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
+};
 use crate::views::{json_text, ResourceObject};
 
 pub static SPEC: ResourceSpec = ResourceSpec {
@@ -30,6 +32,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         Relationship::to_many("permissions", "permissions", "organization_id"),
         Relationship::to_many("api_credentials", "api_credentials", "organization_id"),
     ],
+    tenancy: Tenancy::Organization,
 };
 
 pub fn render(row: Organization) -> ResourceObject {

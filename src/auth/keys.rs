@@ -1,0 +1,122 @@
+//! RS512 signing keys. The first instance to start on an empty database generates one and
+//! stores it; every instance signs with the oldest key and verifies with all of them, so
+//! instances side by side on one PostgreSQL agree without talking to each other.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use diesel::prelude::*;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use serde_json::{json, Value};
+
+use crate::db::schema::signing_keys;
+use crate::db::AnyConnection;
+
+pub const ALGORITHM: &str = "RS512";
+const RSA_BITS: usize = 2048;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_keys)]
+struct SigningKeyRow {
+    kid: String,
+    algorithm: String,
+    private_key_pem: String,
+    public_n: String,
+    public_e: String,
+    created_at: chrono::NaiveDateTime,
+}
+
+struct Verifier {
+    key: DecodingKey,
+    jwk: Value,
+}
+
+pub struct KeySet {
+    signing_kid: String,
+    signing: EncodingKey,
+    verifiers: RwLock<HashMap<String, Verifier>>,
+}
+
+fn generate() -> Result<SigningKeyRow, String> {
+    let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS).map_err(|e| e.to_string())?;
+    let pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+    Ok(SigningKeyRow {
+        kid: crate::domain::secrets::generate_client_id()[..16].to_string(),
+        algorithm: ALGORITHM.into(),
+        private_key_pem: pem.to_string(),
+        public_n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
+        public_e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
+        created_at: crate::domain::now(),
+    })
+}
+
+fn verifier(row: &SigningKeyRow) -> Result<Verifier, String> {
+    let key = DecodingKey::from_rsa_components(&row.public_n, &row.public_e).map_err(|e| e.to_string())?;
+    let jwk =
+        json!({"kty": "RSA", "use": "sig", "alg": row.algorithm, "kid": row.kid, "n": row.public_n, "e": row.public_e});
+    Ok(Verifier { key, jwk })
+}
+
+fn load_rows(conn: &mut AnyConnection) -> QueryResult<Vec<SigningKeyRow>> {
+    signing_keys::table
+        .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
+        .select(SigningKeyRow::as_select())
+        .load(conn)
+}
+
+impl KeySet {
+    /// Loads the keys, generating the first one on an empty database.
+    pub fn load_or_create(conn: &mut AnyConnection) -> Result<KeySet, String> {
+        let mut rows = load_rows(conn).map_err(|e| format!("loading signing keys: {e}"))?;
+        if rows.is_empty() {
+            let row = generate()?;
+            diesel::insert_into(signing_keys::table)
+                .values(&row)
+                .execute(conn)
+                .map_err(|e| format!("storing the signing key: {e}"))?;
+            rows = load_rows(conn).map_err(|e| format!("loading signing keys: {e}"))?;
+        }
+        let current = rows.first().ok_or("no signing key")?;
+        let signing = EncodingKey::from_rsa_pem(current.private_key_pem.as_bytes()).map_err(|e| e.to_string())?;
+        let verifiers = rows.iter().map(|r| Ok((r.kid.clone(), verifier(r)?))).collect::<Result<_, String>>()?;
+        Ok(KeySet { signing_kid: current.kid.clone(), signing, verifiers: RwLock::new(verifiers) })
+    }
+
+    pub fn signing(&self) -> (&str, &EncodingKey) {
+        (&self.signing_kid, &self.signing)
+    }
+
+    /// The JWK Set (RFC 7517) of every verification key.
+    pub fn jwks(&self) -> Value {
+        let verifiers = self.verifiers.read().expect("key set lock");
+        let mut keys: Vec<&Value> = verifiers.values().map(|v| &v.jwk).collect();
+        keys.sort_by_key(|k| k["kid"].as_str().unwrap_or_default().to_string());
+        json!({ "keys": keys })
+    }
+
+    /// Adds keys created by other instances after this one loaded.
+    pub fn refresh(&self, conn: &mut AnyConnection) -> QueryResult<()> {
+        let rows = load_rows(conn)?;
+        let mut verifiers = self.verifiers.write().expect("key set lock");
+        for row in rows {
+            if !verifiers.contains_key(&row.kid) {
+                if let Ok(v) = verifier(&row) {
+                    verifiers.insert(row.kid.clone(), v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn knows(&self, kid: &str) -> bool {
+        self.verifiers.read().map(|v| v.contains_key(kid)).unwrap_or(false)
+    }
+
+    pub fn decoding_key(&self, kid: &str) -> Option<DecodingKey> {
+        self.verifiers.read().ok()?.get(kid).map(|v| v.key.clone())
+    }
+}

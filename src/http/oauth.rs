@@ -1,0 +1,323 @@
+//! The OAuth endpoints: `POST /oauth/token` (client credentials, RFC 6749 §4.4),
+//! `POST /oauth/revoke` (RFC 7009) and `GET /.well-known/jwks.json` (RFC 7517).
+//!
+//! Errors are RFC 6749 §5.2 JSON (`error`, `error_description`) and also carry an `errors`
+//! array of JSON:API-shaped objects, because Commerce Layer's js-auth reads failures only
+//! from `errors`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::auth::tokens::{issue, verify, Claims, TokenError};
+use crate::db::schema::revoked_tokens;
+use crate::db::users;
+use crate::domain::secrets::verify_secret;
+use crate::error::ApiError;
+use crate::http::State;
+use crate::jsonapi::media::Body;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(crate::http::resource("/oauth/token", "POST").route(web::post().to(token)))
+        .service(crate::http::resource("/oauth/revoke", "POST").route(web::post().to(revoke)))
+        .service(crate::http::resource("/.well-known/jwks.json", "GET").route(web::get().to(jwks)));
+}
+
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    /// The client tried HTTP Basic: answer with a Basic challenge (RFC 6749 §5.2).
+    basic: bool,
+}
+
+impl OAuthError {
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError { status, error, description: description.into(), basic: false }
+    }
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+    pub fn invalid_client(basic: bool) -> Self {
+        OAuthError {
+            basic,
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Client authentication failed: unknown client or wrong secret.",
+            )
+        }
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        let body = json!({
+            "error": self.error,
+            "error_description": self.description,
+            "errors": [{
+                "code": self.error.to_uppercase(),
+                "title": self.error,
+                "detail": self.description,
+                "status": self.status.as_u16().to_string(),
+            }],
+        });
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                if self.basic { "Basic realm=\"provisioning\"" } else { "Bearer" },
+            ));
+        }
+        response.json(body)
+    }
+}
+
+impl From<ApiError> for OAuthError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "Retry shortly.")
+            }
+            other => {
+                tracing::error!(error = %other, "oauth endpoint failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Something went wrong on our side.")
+            }
+        }
+    }
+}
+
+/// The parameters of a token or revocation request, from a JSON body (what js-auth sends), a
+/// form body (RFC 6749), and HTTP Basic client authentication.
+#[derive(Debug, Default)]
+pub struct OAuthParameters {
+    pairs: Vec<(String, String)>,
+    pub basic: Option<(String, String)>,
+}
+
+impl OAuthParameters {
+    pub fn parse(request: &HttpRequest, body: &[u8]) -> Result<OAuthParameters, OAuthError> {
+        let mut parameters = OAuthParameters::default();
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        match content_type.as_deref() {
+            _ if body.is_empty() => {}
+            Some("application/json") => {
+                let value: Value = serde_json::from_slice(body)
+                    .map_err(|e| OAuthError::invalid_request(format!("The body is not valid JSON: {e}.")))?;
+                let Value::Object(map) = value else {
+                    return Err(OAuthError::invalid_request("The JSON body must be an object."));
+                };
+                for (key, value) in map {
+                    match value {
+                        Value::String(s) => parameters.pairs.push((key, s)),
+                        Value::Number(n) => parameters.pairs.push((key, n.to_string())),
+                        Value::Array(items) => {
+                            for item in items {
+                                let Value::String(s) = item else {
+                                    return Err(OAuthError::invalid_request(format!(
+                                        "{key} must be a string or a list of strings."
+                                    )));
+                                };
+                                parameters.pairs.push((key.clone(), s));
+                            }
+                        }
+                        Value::Null => {}
+                        _ => return Err(OAuthError::invalid_request(format!("{key} must be a string."))),
+                    }
+                }
+            }
+            Some("application/x-www-form-urlencoded") => {
+                parameters.pairs = url::form_urlencoded::parse(body).into_owned().collect();
+            }
+            _ => {
+                return Err(OAuthError::invalid_request(
+                    "Send the parameters as application/x-www-form-urlencoded or application/json.",
+                ))
+            }
+        }
+        if let Some(value) = request.headers().get(header::AUTHORIZATION) {
+            let value = value.to_str().unwrap_or_default();
+            if let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) {
+                let decoded = STANDARD
+                    .decode(encoded.trim())
+                    .ok()
+                    .and_then(|d| String::from_utf8(d).ok())
+                    .ok_or_else(|| OAuthError::invalid_request("The Basic credentials are not valid base64."))?;
+                let (id, secret) = decoded
+                    .split_once(':')
+                    .ok_or_else(|| OAuthError::invalid_request("Basic credentials are client_id:client_secret."))?;
+                // RFC 6749 §2.3.1: both are form-urlencoded before base64.
+                let unescape = |s: &str| {
+                    url::form_urlencoded::parse(format!("v={s}").as_bytes())
+                        .next()
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default()
+                };
+                parameters.basic = Some((unescape(id), unescape(secret)));
+            }
+        }
+        Ok(parameters)
+    }
+
+    /// A parameter given at most once (RFC 6749 §3.2: parameters must not repeat).
+    pub fn one(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let mut values = self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(OAuthError::invalid_request(format!("{name} is given more than once.")));
+        }
+        Ok(first.filter(|v| !v.is_empty()))
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The client id and, when given, the secret, from Basic or the body (not both).
+    pub fn client(&self) -> Result<(String, Option<String>, bool), OAuthError> {
+        let (body_id, body_secret) = (self.one("client_id")?, self.one("client_secret")?);
+        match &self.basic {
+            Some((id, secret)) => {
+                if body_secret.is_some() || body_id.is_some_and(|b| b != id) {
+                    return Err(OAuthError::invalid_request(
+                        "Use one client authentication method, not Basic and the body both.",
+                    ));
+                }
+                Ok((id.clone(), Some(secret.clone()), true))
+            }
+            None => match body_id {
+                Some(id) => Ok((id.to_string(), body_secret.map(String::from), false)),
+                None => Err(OAuthError {
+                    basic: false,
+                    ..OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "The client_id is missing.")
+                }),
+            },
+        }
+    }
+}
+
+/// Verifies a user credential; argon2 runs on the blocking pool.
+async fn authenticate_user(
+    state: &State,
+    client_id: String,
+    secret: Option<String>,
+    basic: bool,
+) -> Result<users::User, OAuthError> {
+    let user = state.db.run(move |conn| Ok(users::find_by_client_id(conn, &client_id)?)).await?;
+    let (Some(user), Some(secret)) = (user, secret) else {
+        return Err(OAuthError::invalid_client(basic));
+    };
+    let hash = user.client_secret_hash.clone();
+    let valid =
+        web::block(move || verify_secret(&secret, &hash)).await.map_err(|e| OAuthError::from(ApiError::from(e)))?;
+    if valid {
+        Ok(user)
+    } else {
+        Err(OAuthError::invalid_client(basic))
+    }
+}
+
+async fn token(state: State, request: HttpRequest, body: Body) -> HttpResponse {
+    match grant(&state, &request, &body.0).await {
+        Ok(response) => response,
+        Err(error) => error.response(),
+    }
+}
+
+async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<HttpResponse, OAuthError> {
+    let parameters = OAuthParameters::parse(request, body)?;
+    match parameters.one("grant_type")? {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("The grant type {other:?} is not supported; use client_credentials."),
+            ))
+        }
+        None => return Err(OAuthError::invalid_request("grant_type is required.")),
+    }
+    let (client_id, secret, basic) = parameters.client()?;
+    let user = authenticate_user(state, client_id, secret, basic).await?;
+    // A user's first sign-in activates the memberships waiting for their email.
+    let activated = user.clone();
+    state.db.transaction(move |conn| Ok(users::activate_memberships(conn, &activated)?)).await?;
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims::for_user(&state.issuer, &user.id, &user.client_id, now);
+    let access_token = issue(&state.keys, &claims);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(json!({
+            "access_token": access_token,
+            "token_type": "bearer",
+            "expires_in": claims.exp - claims.iat,
+            "scope": claims.scope,
+            "created_at": claims.iat,
+        })))
+}
+
+async fn revoke(state: State, request: HttpRequest, body: Body) -> HttpResponse {
+    match revoke_token(&state, &request, &body.0).await {
+        // RFC 7009 §2.2: 200 whether or not the token was valid.
+        Ok(()) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({})),
+        Err(error) => error.response(),
+    }
+}
+
+async fn revoke_token(state: &State, request: &HttpRequest, body: &[u8]) -> Result<(), OAuthError> {
+    let parameters = OAuthParameters::parse(request, body)?;
+    let token = parameters.one("token")?.ok_or_else(|| OAuthError::invalid_request("token is required."))?.to_string();
+    let (client_id, secret, basic) = parameters.client()?;
+    let user = authenticate_user(state, client_id, secret, basic).await?;
+    let claims = match verify(&state.keys, &token, &state.issuer) {
+        Ok(claims) => claims,
+        // Invalid or already expired: nothing to revoke (RFC 7009 §2.2).
+        Err(TokenError::Expired | TokenError::Malformed | TokenError::UnknownKey | TokenError::Invalid(_)) => {
+            return Ok(())
+        }
+    };
+    if claims.application.client_id != user.client_id {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "The token was not issued to this client.",
+        ));
+    }
+    record_revocation(state, claims).await
+}
+
+pub async fn record_revocation(state: &State, claims: Claims) -> Result<(), OAuthError> {
+    use diesel::prelude::*;
+    state
+        .db
+        .transaction(move |conn| {
+            let exists: i64 =
+                revoked_tokens::table.filter(revoked_tokens::jti.eq(&claims.jti)).count().get_result(conn)?;
+            if exists == 0 {
+                let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0)
+                    .map(|t| t.naive_utc())
+                    .unwrap_or_else(crate::domain::now);
+                diesel::insert_into(revoked_tokens::table)
+                    .values((
+                        revoked_tokens::jti.eq(&claims.jti),
+                        revoked_tokens::expires_at.eq(expires_at),
+                        revoked_tokens::revoked_at.eq(crate::domain::now()),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+async fn jwks(state: State) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(state.keys.jwks())
+}
