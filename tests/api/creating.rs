@@ -153,15 +153,23 @@ async fn create_supports_include_and_fields() {
     let app = spawn_app().await;
     let response = app
         .post(
-            "/api/organizations?include=roles&fields[organizations]=name,roles",
+            "/api/organizations?include=roles&fields[organizations]=name,roles&fields[roles]=kind",
             &json!({"data": {"type": "organizations", "attributes": {"name": "Acme"}}}),
         )
         .await;
     assert_eq!(response.status, 201, "{}", response.text);
     let body = response.json();
-    assert_eq!(body["included"], json!([]));
     assert_eq!(body["data"]["attributes"], json!({"name": "Acme"}));
-    assert_eq!(body["data"]["relationships"]["roles"]["data"], json!([]));
+    let linkage = body["data"]["relationships"]["roles"]["data"].as_array().unwrap().clone();
+    let included = body["included"].as_array().unwrap();
+    assert_eq!(linkage.len(), 2, "the built-in roles");
+    let mut kinds: Vec<&str> = included.iter().map(|r| r["attributes"]["kind"].as_str().unwrap()).collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["admin", "read_only"]);
+    for role in included {
+        assert_eq!(role["attributes"].as_object().unwrap().len(), 1, "fields[roles]=kind");
+        assert!(linkage.contains(&json!({"type": "roles", "id": role["id"]})));
+    }
     // A query parameter a single resource does not take is refused before anything is written.
     let response = app
         .post(

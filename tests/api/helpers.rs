@@ -69,6 +69,11 @@ impl Drop for TestDatabase {
 
 pub struct TestApp {
     pub base: String,
+    pub database_url: String,
+    /// The bootstrap user's credentials and a token for it.
+    pub client_id: String,
+    pub client_secret: String,
+    pub token: String,
     client: awc::Client,
     _database: TestDatabase,
 }
@@ -105,9 +110,20 @@ pub async fn spawn_app() -> TestApp {
     let (database, database_url) = TestDatabase::create();
     let application = Application::build(Settings::local(&database_url)).await.expect("building the app");
     let base = application.public_url().to_string();
+    let credentials = application.bootstrap_credentials().expect("a new database bootstraps a user").clone();
     actix_rt::spawn(application.server());
     let client = awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish();
-    TestApp { base, client, _database: database }
+    let mut app = TestApp {
+        base,
+        database_url,
+        client_id: credentials.client_id,
+        client_secret: credentials.client_secret,
+        token: String::new(),
+        client,
+        _database: database,
+    };
+    app.token = app.token_for(&app.client_id.clone(), &app.client_secret.clone()).await;
+    app
 }
 
 impl TestApp {
@@ -129,21 +145,50 @@ impl TestApp {
         }
     }
 
-    pub async fn get(&self, path: &str) -> TestResponse {
-        self.send(self.client.get(self.url(path)), None).await
+    /// A token for a user credential, through `POST /oauth/token`.
+    pub async fn token_for(&self, client_id: &str, client_secret: &str) -> String {
+        let body = serde_json::json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret});
+        let request = self.client.post(self.url("/oauth/token")).insert_header(("content-type", "application/json"));
+        let response = self.send(request, Some(body.to_string())).await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        response.json()["access_token"].as_str().unwrap().to_string()
     }
 
-    pub fn request(&self, method: awc::http::Method, path: &str) -> awc::ClientRequest {
+    /// A request with no token.
+    pub fn anonymous(&self, method: awc::http::Method, path: &str) -> awc::ClientRequest {
         self.client.request(method, self.url(path))
     }
 
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.get_as(&self.token, path).await
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> TestResponse {
+        self.send(self.request_as(token, awc::http::Method::GET, path), None).await
+    }
+
+    pub fn request(&self, method: awc::http::Method, path: &str) -> awc::ClientRequest {
+        self.request_as(&self.token, method, path)
+    }
+
+    pub fn request_as(&self, token: &str, method: awc::http::Method, path: &str) -> awc::ClientRequest {
+        self.client.request(method, self.url(path)).insert_header(("authorization", format!("Bearer {token}")))
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> TestResponse {
-        let request = self.client.post(self.url(path)).insert_header(("content-type", MEDIA_TYPE));
-        self.send(request, Some(body.to_string())).await
+        self.write_as(&self.token, awc::http::Method::POST, path, body).await
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> TestResponse {
-        let request = self.client.patch(self.url(path)).insert_header(("content-type", MEDIA_TYPE));
+        self.write_as(&self.token, awc::http::Method::PATCH, path, body).await
+    }
+
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.send(self.request(awc::http::Method::DELETE, path), None).await
+    }
+
+    pub async fn write_as(&self, token: &str, method: awc::http::Method, path: &str, body: &Value) -> TestResponse {
+        let request = self.request_as(token, method, path).insert_header(("content-type", MEDIA_TYPE));
         self.send(request, Some(body.to_string())).await
     }
 
@@ -154,7 +199,7 @@ impl TestApp {
         content_type: Option<&str>,
         body: &str,
     ) -> TestResponse {
-        let mut request = self.client.request(method, self.url(path));
+        let mut request = self.request(method, path);
         if let Some(content_type) = content_type {
             request = request.insert_header(("content-type", content_type));
         }
@@ -185,4 +230,25 @@ impl TestApp {
 /// Percent-encodes a query value.
 pub fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// A direct connection to the test's database, for what only the operator can do (the CLI's
+/// user commands call the same functions).
+pub fn connect(database_url: &str) -> provisioning::db::AnyConnection {
+    use r2d2::ManageConnection;
+    provisioning::db::ConnectionManager::new(database_url).unwrap().connect().expect("connecting to the test database")
+}
+
+impl TestApp {
+    /// A new user with a token: what `provisioning users create` does, then a grant.
+    pub async fn user(&self, email: &str) -> (String, String) {
+        let url = self.database_url.clone();
+        let email = email.to_string();
+        let (user, credentials) = actix_web::rt::task::spawn_blocking(move || {
+            provisioning::db::users::create(&mut connect(&url), &email, "Test", "User").expect("creating a user")
+        })
+        .await
+        .unwrap();
+        (user.id, self.token_for(&credentials.client_id, &credentials.client_secret).await)
+    }
 }

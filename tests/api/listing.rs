@@ -245,16 +245,43 @@ async fn unknown_parameters_get_400_naming_the_parameter() {
 }
 
 #[actix_rt::test]
-async fn include_renders_linkage_and_an_included_member() {
+async fn compound_documents_have_full_linkage_and_no_duplicates() {
     let app = spawn_app().await;
     seed(&app, 2).await;
-    let body = app.get("/api/organizations?include=memberships,roles,permissions,api_credentials").await.json();
-    assert_eq!(body["included"], json!([]), "nothing matched: an empty included member");
-    for organization in body["data"].as_array().unwrap() {
-        for name in ["memberships", "roles", "permissions", "api_credentials"] {
-            assert_eq!(organization["relationships"][name]["data"], json!([]), "full linkage for {name}");
+    // roles reached twice (directly and through memberships.role) must appear once.
+    let body = app.get("/api/organizations?include=roles,memberships.role,api_credentials").await.json();
+    let included = body["included"].as_array().unwrap();
+    let mut keys: Vec<(String, String)> = included
+        .iter()
+        .map(|r| (r["type"].as_str().unwrap().to_string(), r["id"].as_str().unwrap().to_string()))
+        .collect();
+    let total = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), total, "no resource is included twice");
+    assert_eq!(included.iter().filter(|r| r["type"] == "roles").count(), 4, "two organizations, two roles each");
+    assert_eq!(included.iter().filter(|r| r["type"] == "memberships").count(), 2);
+    // Full linkage: every included resource is reached from the primary data's linkage, or
+    // from the linkage of another included resource.
+    let mut linked: Vec<serde_json::Value> = Vec::new();
+    for resource in body["data"].as_array().unwrap().iter().chain(included.iter()) {
+        for (_, relationship) in resource["relationships"].as_object().unwrap() {
+            match &relationship["data"] {
+                serde_json::Value::Array(items) => linked.extend(items.iter().cloned()),
+                serde_json::Value::Object(_) => linked.push(relationship["data"].clone()),
+                _ => {}
+            }
         }
     }
+    for resource in included {
+        assert!(linked.contains(&json!({"type": resource["type"], "id": resource["id"]})), "{resource}");
+    }
+    for organization in body["data"].as_array().unwrap() {
+        assert_eq!(organization["relationships"]["api_credentials"]["data"], json!([]));
+    }
+    // Nothing matched: an empty included member. No include: none at all.
+    let body = app.get("/api/organizations?include=api_credentials").await.json();
+    assert_eq!(body["included"], json!([]));
     let plain = app.get("/api/organizations").await.json();
     assert!(plain.get("included").is_none(), "no include, no included member");
     assert!(plain["data"][0]["relationships"]["roles"].get("data").is_none());

@@ -3,10 +3,12 @@
 
 mod helpers;
 
+mod access;
 mod creating;
 mod errors;
 mod listing;
 mod negotiation;
 mod organizations;
 mod rendering;
+mod tokens;
 mod updating;

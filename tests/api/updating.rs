@@ -120,7 +120,12 @@ async fn update_supports_include() {
         .await;
     assert_eq!(response.status, 200, "{}", response.text);
     let body = response.json();
-    assert_eq!(body["included"], json!([]));
-    assert_eq!(body["data"]["relationships"]["memberships"]["data"], json!([]));
+    let included = body["included"].as_array().unwrap();
+    assert_eq!(included.len(), 1, "the owner's membership");
+    assert_eq!(included[0]["attributes"]["owner"], true);
+    assert_eq!(
+        body["data"]["relationships"]["memberships"]["data"],
+        json!([{"type": "memberships", "id": included[0]["id"]}])
+    );
     assert_eq!(body["data"]["relationships"]["api_credentials"]["data"], json!([]));
 }
