@@ -2,18 +2,30 @@
 CARGO ?= cargo
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres fmt lint bench
+.PHONY: run test test-sqlite test-postgres test-sdk fmt lint bench
 
 ## Build and serve on the embedded SQLite file (./provisioning.db) at http://127.0.0.1:8080.
 run:
 	$(CARGO) run --release --locked --bin provisioning -- serve
 
-## Every test on SQLite; on PostgreSQL too when TEST_DATABASE_URL is set.
+## Every test on SQLite; on PostgreSQL too when TEST_DATABASE_URL is set; then the SDK walk
+## (Commerce Layer's published JS packages against the real binary) when Node is installed.
 test: test-sqlite
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== tests on PostgreSQL ($$TEST_DATABASE_URL)"; \
 		$(CARGO) test --locked --test api; \
 	fi
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+		$(MAKE) --no-print-directory test-sdk; \
+	else \
+		echo "== SDK walk skipped: install Node.js and npm to run it"; \
+	fi
+
+## The SDK walk: @commercelayer/js-auth and @commercelayer/provisioning-sdk, unmodified.
+test-sdk:
+	@echo "== SDK walk"
+	$(CARGO) build --locked --bin provisioning
+	cd tests/sdk && npm install --no-package-lock --no-audit --no-fund --loglevel=error && node --test --test-reporter=spec
 
 test-sqlite:
 	@echo "== tests on SQLite"

@@ -47,6 +47,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
         print_credentials(&format!("Created the bootstrap user {email}"), credentials, application.public_url());
     }
     tracing::info!(url = %application.public_url(), "serving the provisioning API");
+    // On stdout too: scripts that start the service on port 0 read the address here.
+    println!("Listening on {}", application.public_url());
     application.server().await.map_err(|e| e.to_string())
 }
 

@@ -1,0 +1,116 @@
+// The SDK walk: Commerce Layer's js-auth and provisioning SDK, as published, against this
+// service. Only `fetch` is changed, to send their requests here instead of to Commerce Layer.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { authenticate } from '@commercelayer/js-auth'
+import { CommerceLayerProvisioning } from '@commercelayer/provisioning-sdk'
+import { startServer, redirectingFetch } from './server.mjs'
+
+const domain = 'provisioning.test'
+let server
+
+before(async () => {
+  server = await startServer()
+  // js-auth has no fetch option: it calls the global one.
+  globalThis.fetch = redirectingFetch(domain, server.url)
+})
+
+after(() => server?.stop())
+
+async function tokenFor(clientId, clientSecret) {
+  const token = await authenticate('client_credentials', { clientId, clientSecret, domain, scope: 'provisioning-api' })
+  assert.equal(token.errors, undefined, JSON.stringify(token.errors))
+  assert.equal(token.tokenType, 'bearer')
+  assert.ok(token.expires instanceof Date && token.expires > new Date())
+  return token.accessToken
+}
+
+function client(accessToken) {
+  return CommerceLayerProvisioning({ accessToken, domain, fetch: globalThis.fetch })
+}
+
+test('the SDK walk', async () => {
+  const cl = client(await tokenFor(server.clientId, server.clientSecret))
+
+  // A failed authentication is read from `errors`, as js-auth does.
+  const refused = await authenticate('client_credentials', { clientId: server.clientId, clientSecret: 'wrong', domain })
+  assert.equal(refused.errors?.[0]?.status, '401')
+
+  const user = await cl.user.retrieve()
+  assert.equal(user.email, 'admin@localhost')
+
+  const organization = await cl.organizations.create({ name: 'SDK Walk Brand', support_email: 'help@walk.test', metadata: { source: 'sdk' } })
+  assert.equal(organization.slug, 'sdk-walk-brand')
+
+  const role = await cl.roles.create({ name: 'Support', organization: cl.organizations.relationship(organization.id) })
+  assert.equal(role.kind, 'custom')
+  const permission = await cl.permissions.create({
+    can_create: false, can_read: true, can_update: false, can_destroy: false, subject: 'memberships',
+    role: cl.roles.relationship(role.id),
+  })
+  assert.equal(permission.subject, 'memberships')
+
+  const readOnlyRole = (await cl.roles.list({ filters: { organization_id_eq: organization.id, kind_eq: 'read_only' } })).first()
+  assert.ok(readOnlyRole)
+  const invited = await cl.memberships.create({
+    user_email: 'reader@walk.test',
+    organization: cl.organizations.relationship(organization.id),
+    role: cl.roles.relationship(readOnlyRole.id),
+  })
+  assert.equal(invited.status, 'pending')
+  await cl.memberships.resend(invited.id)
+
+  // List and filter each type.
+  const organizations = await cl.organizations.list({ filters: { name_cont: 'walk' } })
+  assert.equal(organizations.meta.recordCount, 1)
+  const roles = await cl.roles.list({ filters: { organization_id_eq: organization.id }, sort: { name: 'asc' }, pageSize: 25 })
+  assert.equal(roles.meta.recordCount, 3)
+  const permissions = await cl.permissions.list({ filters: { role_id_eq: role.id } })
+  assert.equal(permissions.length, 1)
+  const memberships = await cl.memberships.list({ filters: { status_eq: 'pending' }, include: ['role'] })
+  assert.equal(memberships.length, 1)
+  assert.equal(memberships.first().role.kind, 'read_only')
+  const profile = await cl.membership_profiles.create({ name: 'Ops', access_scope: 'test_access', organization: cl.organizations.relationship(organization.id) })
+  assert.equal(profile.test_enabled, true)
+  assert.equal((await cl.membership_profiles.list({ filters: { name_eq: 'Ops' } })).length, 1)
+
+  // Follow relationships.
+  const rolePermissions = await cl.roles.permissions(role.id)
+  assert.deepEqual(Array.from(rolePermissions, (p) => p.id), [permission.id])
+  const membershipOrganization = await cl.memberships.organization(invited.id)
+  assert.equal(membershipOrganization.id, organization.id)
+
+  // Versions.
+  const versions = await cl.versions.list({ filters: { resource_type_eq: 'roles', resource_id_eq: role.id } })
+  assert.equal(versions.first().event, 'create')
+  assert.equal(versions.first().who.user.email, 'admin@localhost')
+  const roleVersions = await cl.roles.versions(role.id)
+  assert.equal(roleVersions.length, 1)
+
+  // Updates, and the singleton user.
+  const renamed = await cl.roles.update({ id: role.id, name: 'Helpdesk' })
+  assert.equal(renamed.name, 'Helpdesk')
+  const me = await cl.user.update({ first_name: 'Ada' })
+  assert.equal(me.first_name, 'Ada')
+
+  // The invited reader appears, signs in, and may read but not write: 403.
+  const reader = server.createUser('reader@walk.test')
+  const readerClient = client(await tokenFor(reader.clientId, reader.clientSecret))
+  assert.equal((await readerClient.organizations.retrieve(organization.id)).id, organization.id)
+  await assert.rejects(
+    readerClient.roles.create({ name: 'Nope', organization: cl.organizations.relationship(organization.id) }),
+    (error) => error.status === 403 && error.errors[0].code === 'FORBIDDEN',
+  )
+  // Another organization's record does not exist for them: 404.
+  const elsewhere = await cl.organizations.create({ name: 'Elsewhere' })
+  await assert.rejects(readerClient.organizations.retrieve(elsewhere.id), (error) => error.status === 404)
+  await assert.rejects(cl.organizations.retrieve('doesNotExist'), (error) => error.status === 404 && error.errors[0].code === 'RECORD_NOT_FOUND')
+
+  // Ownership moves to the reader (202), and a membership can be deleted.
+  await cl.organizations.transfer_ownership(organization.id, { type: 'organizations', id: organization.id, new_owner_email: 'reader@walk.test' })
+  const owners = await cl.memberships.list({ filters: { organization_id_eq: organization.id, owner_true: true } })
+  assert.equal(owners.first().user_email, 'reader@walk.test')
+  const extra = await cl.memberships.create({ user_email: 'temp@walk.test', organization: cl.organizations.relationship(organization.id), role: cl.roles.relationship(readOnlyRole.id) })
+  await cl.memberships.delete(extra.id)
+  await assert.rejects(cl.memberships.retrieve(extra.id), (error) => error.status === 404)
+})
