@@ -18,14 +18,17 @@ fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Runs wrk against `url` and returns requests per second.
-fn wrk(url: &str, seconds: u64, connections: u64) -> f64 {
-    let output = Command::new("wrk")
-        .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), url])
-        .output()
-        .expect("wrk runs (apt-get install wrk)");
+/// Runs wrk against `url` and returns requests per second. `script` is a wrk Lua script (for
+/// headers and bodies); `expect_errors` accepts non-2xx answers (the 401 scenario).
+fn wrk(url: &str, seconds: u64, connections: u64, script: Option<&std::path::Path>, expect_errors: bool) -> f64 {
+    let mut command = Command::new("wrk");
+    command.args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s")]);
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    let output = command.arg(url).output().expect("wrk runs (apt-get install wrk)");
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(!text.contains("Non-2xx"), "non-2xx answers from {url}:\n{text}");
+    assert_eq!(text.contains("Non-2xx"), expect_errors, "unexpected answers from {url}:\n{text}");
     text.lines()
         .find_map(|line| line.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
@@ -54,9 +57,20 @@ async fn run() {
     settings.pool_size = 8;
     let application = Application::build(settings).await.expect("starting the service");
     let base = application.public_url().to_string();
+    let credentials = application.bootstrap_credentials().expect("a new database bootstraps a user").clone();
     actix_web::rt::spawn(application.server());
 
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let grant_body = json!({"grant_type": "client_credentials", "client_id": credentials.client_id, "client_secret": credentials.client_secret}).to_string();
+    let mut response = client
+        .post(format!("{base}/oauth/token"))
+        .insert_header(("content-type", "application/json"))
+        .send_body(grant_body.clone())
+        .await
+        .expect("a token");
+    let token: serde_json::Value = serde_json::from_slice(&response.body().await.unwrap()).unwrap();
+    let token = token["access_token"].as_str().expect("an access token").to_string();
+    let authorization = format!("Bearer {token}");
     let mut first_id = String::new();
     for i in 0..30 {
         let document = json!({"data": {"type": "organizations", "attributes": {
@@ -66,6 +80,7 @@ async fn run() {
         let mut response = client
             .post(format!("{base}/api/organizations"))
             .insert_header(("content-type", "application/vnd.api+json"))
+            .insert_header(("authorization", authorization.clone()))
             .send_body(document.to_string())
             .await
             .expect("seeding");
@@ -77,8 +92,11 @@ async fn run() {
     let one_url = format!("{base}/api/organizations/{first_id}");
     let page_url = format!("{base}/api/organizations?page[size]=25");
     let fetch = |url: String| {
-        let client = client.clone();
-        async move { client.get(url).send().await.unwrap().body().limit(1 << 20).await.unwrap() }
+        let (client, authorization) = (client.clone(), authorization.clone());
+        async move {
+            let mut response = client.get(url).insert_header(("authorization", authorization)).send().await.unwrap();
+            response.body().limit(1 << 20).await.unwrap()
+        }
     };
     let one_body = fetch(one_url.clone()).await;
     let page_body = fetch(page_url.clone()).await;
@@ -112,17 +130,30 @@ async fn run() {
     println!(
         "provisioning bench: {rounds} rounds x {seconds}s, {connections} connections, {workers} server worker(s), SQLite"
     );
+    // wrk scripts: the bearer token on every GET; a client-credentials grant body.
+    let with_token = dir.join("with-token.lua");
+    std::fs::write(&with_token, format!("wrk.headers[\"Authorization\"] = \"{authorization}\"\n")).unwrap();
+    let grant_script = dir.join("grant.lua");
+    std::fs::write(
+        &grant_script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [[{grant_body}]]\n"
+        ),
+    )
+    .unwrap();
+
     let scenarios = [
-        ("GET one organization", one_url, format!("http://{baseline_address}/one"), one_body.len()),
+        ("GET one organization", one_url.clone(), format!("http://{baseline_address}/one"), one_body.len()),
         ("GET a page of 25", page_url, format!("http://{baseline_address}/page"), page_body.len()),
     ];
     for (name, api_url, baseline_url, size) in scenarios {
+        let script = with_token.clone();
         let (api, base_rps) = web::block(move || {
             let mut api = Vec::new();
             let mut base = Vec::new();
             for _ in 0..rounds {
-                base.push(wrk(&baseline_url, seconds, connections));
-                api.push(wrk(&api_url, seconds, connections));
+                base.push(wrk(&baseline_url, seconds, connections, None, false));
+                api.push(wrk(&api_url, seconds, connections, Some(&script), false));
             }
             (median(api), median(base))
         })
@@ -133,6 +164,60 @@ async fn run() {
             api / base_rps
         );
     }
+
+    // Authentication: the same GET with a token (verified, checked for revocation, answered)
+    // against without one (refused with 401 before any handler runs).
+    let (script, url) = (with_token.clone(), one_url.clone());
+    let (authenticated, refused) = web::block(move || {
+        let mut with = Vec::new();
+        let mut without = Vec::new();
+        for _ in 0..rounds {
+            without.push(wrk(&url, seconds, connections, None, true));
+            with.push(wrk(&url, seconds, connections, Some(&script), false));
+        }
+        (median(with), median(without))
+    })
+    .await
+    .unwrap();
+    println!(
+        "GET one, token vs none   authenticated {authenticated:>9.0} req/s   unauthenticated (401) {refused:>9.0} req/s   ratio {:.3}",
+        authenticated / refused
+    );
+
+    // Token grants, cold: every grant verifies the secret with argon2id. The ceiling is the raw
+    // verification rate with the same parameters, on the same cores.
+    let grant_url = format!("{base}/oauth/token");
+    let grants = web::block(move || {
+        median((0..rounds).map(|_| wrk(&grant_url, seconds, 4, Some(&grant_script), false)).collect())
+    })
+    .await
+    .unwrap();
+    let secret = credentials.client_secret.clone();
+    let ceiling = web::block(move || {
+        let hash = provisioning::domain::secrets::hash_secret(&secret);
+        let workers: Vec<_> = (0..std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+            .map(|_| {
+                let (secret, hash) = (secret.clone(), hash.clone());
+                std::thread::spawn(move || {
+                    let started = std::time::Instant::now();
+                    let mut count = 0u64;
+                    while started.elapsed() < Duration::from_secs(seconds) {
+                        assert!(provisioning::domain::secrets::verify_secret(&secret, &hash));
+                        count += 1;
+                    }
+                    count as f64 / started.elapsed().as_secs_f64()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum::<f64>()
+    })
+    .await
+    .unwrap();
+    println!(
+        "token grants (cold)      {grants:>9.1} grants/s   argon2id verifications, all cores {ceiling:>9.1} /s   ratio {:.3}",
+        grants / ceiling
+    );
+
     let _ = std::fs::remove_dir_all(&dir);
     std::process::exit(0);
 }

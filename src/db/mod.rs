@@ -100,11 +100,13 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
-        conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
+        diesel::r2d2::R2D2Connection::ping(conn).map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// Checked when a connection goes back to the pool: one left mid-transaction, or whose
+    /// server went away, is dropped instead of reused.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -149,6 +151,10 @@ impl Database {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .connection_timeout(std::time::Duration::from_secs(10))
+            // A ping on every checkout costs a round trip per query; broken connections are
+            // caught by `has_broken` when they come back, and idle ones are recycled.
+            .test_on_check_out(false)
+            .idle_timeout(Some(std::time::Duration::from_secs(300)))
             .build(manager)
             .map_err(|e| format!("connecting to the database: {e}"))?;
         Ok(Database { pool, backend, sqlite_writer: Default::default() })

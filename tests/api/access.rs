@@ -121,6 +121,15 @@ async fn the_role_matrix() {
         ("permissions", "read", Method::GET, format!("/api/permissions/{}", f.permission), Value::Null),
         (
             "permissions",
+            "create",
+            Method::POST,
+            "/api/permissions".into(),
+            json!({"data": {"type": "permissions",
+            "attributes": {"can_create": false, "can_read": true, "can_update": false, "can_destroy": false, "subject": "roles"},
+            "relationships": {"role": linkage("roles", &f.custom_role)}}}),
+        ),
+        (
+            "permissions",
             "update",
             Method::PATCH,
             format!("/api/permissions/{}", f.permission),
@@ -152,6 +161,28 @@ async fn the_role_matrix() {
         ),
         ("versions", "read", Method::GET, format!("/api/versions/{}", f.version), Value::Null),
     ];
+    // Without a valid token, every operation answers 401 and changes nothing.
+    let expired = expired_token(&app).await;
+    let revoked = app.token_for(&app.client_id, &app.client_secret).await;
+    let body = json!({"token": revoked, "client_id": app.client_id, "client_secret": app.client_secret});
+    let request = app.anonymous(Method::POST, "/oauth/revoke").insert_header(("content-type", "application/json"));
+    assert_eq!(app.send(request, Some(body.to_string())).await.status, 200);
+    let versions_before = app.get("/api/versions").await.json()["meta"]["record_count"].clone();
+    for token in [None, Some(expired), Some(revoked)] {
+        for (subject, action, method, path, body) in &operations {
+            let mut request =
+                app.anonymous(method.clone(), path).insert_header(("content-type", "application/vnd.api+json"));
+            if let Some(token) = &token {
+                request = request.insert_header(("authorization", format!("Bearer {token}")));
+            }
+            let body = if body.is_null() { None } else { Some(body.to_string()) };
+            let response = app.send(request, body).await;
+            assert_eq!(response.status, 401, "{action} {subject} with {token:?}: {}", response.text);
+            assert_eq!(response.error()["code"], "UNAUTHORIZED");
+        }
+    }
+    assert_eq!(app.get("/api/versions").await.json()["meta"]["record_count"], versions_before);
+
     let mut counter = 0;
     for who in [Who::Outsider, Who::ReadOnly, Who::Custom, Who::Admin] {
         let token = match who {
@@ -208,6 +239,38 @@ async fn the_role_matrix() {
     }
     assert_eq!(app.delete(&format!("/api/memberships/{}", f.membership)).await.status, 204);
     assert_eq!(app.get(&format!("/api/memberships/{}", f.membership)).await.status, 404);
+    for (token, expected) in [(&f.outsider, 404), (&f.read_only, 403), (&f.custom, 403)] {
+        let response = app
+            .send(app.request_as(token, Method::DELETE, &format!("/api/membership_profiles/{}", f.profile)), None)
+            .await;
+        assert_eq!(response.status, expected, "{}", response.text);
+    }
+    assert_eq!(app.delete(&format!("/api/membership_profiles/{}", f.profile)).await.status, 204);
+    // Roles, permissions and organizations have no DELETE.
+    for path in [
+        format!("/api/roles/{}", f.custom_role),
+        format!("/api/permissions/{}", f.permission),
+        format!("/api/organizations/{}", f.organization),
+    ] {
+        assert_eq!(app.delete(&path).await.status, 405, "{path}");
+    }
+}
+
+/// A token of the bootstrap user that expired a while ago, signed with the real key.
+async fn expired_token(app: &TestApp) -> String {
+    let url = app.database_url.clone();
+    let (base, client_id) = (app.base.clone(), app.client_id.clone());
+    let user_id = app.get("/api/user").await.json()["data"]["id"].as_str().unwrap().to_string();
+    actix_web::rt::task::spawn_blocking(move || {
+        let keys = provisioning::auth::keys::KeySet::load_or_create(&mut crate::helpers::connect(&url)).unwrap();
+        let past = chrono::Utc::now().timestamp() - 7300;
+        provisioning::auth::tokens::issue(
+            &keys,
+            &provisioning::auth::tokens::Claims::for_user(&base, &user_id, &client_id, past),
+        )
+    })
+    .await
+    .unwrap()
 }
 
 #[actix_rt::test]
