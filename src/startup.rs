@@ -83,6 +83,7 @@ impl Application {
             api_base: format!("{public_url}/api"),
             issuer: public_url.clone(),
             keys: Arc::new(keys),
+            secrets: Default::default(),
             domain_suffix: settings.organization_domain.clone(),
         });
         let mut server = HttpServer::new(move || {

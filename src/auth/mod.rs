@@ -1,6 +1,7 @@
 //! The OAuth side: signing keys, access tokens, and who is calling.
 
 pub mod keys;
+pub mod secret_cache;
 pub mod tokens;
 
 pub use tokens::{Caller, Claims};

@@ -5,6 +5,7 @@ use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::keys::KeySet;
+use crate::db::credentials::ApiCredential;
 
 pub const PROVISIONING_SCOPE: &str = "provisioning-api";
 pub const USER_TOKEN_SECONDS: i64 = 7200;
@@ -43,6 +44,10 @@ pub struct Claims {
     pub organization: Option<OrganizationClaim>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub test: Option<bool>,
+    /// Which of the client's secrets the token was granted under: a rotation past its grace
+    /// period makes tokens of older versions inactive.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub secret_version: Option<i64>,
 }
 
 impl Claims {
@@ -64,6 +69,32 @@ impl Claims {
             user: Some(UserClaim { id: user_id.to_string() }),
             organization: None,
             test: None,
+            secret_version: None,
+        }
+    }
+
+    /// A token for an organization's API credential.
+    pub fn for_credential(issuer: &str, credential: &ApiCredential, organization_slug: &str, now: i64) -> Claims {
+        Claims {
+            iss: issuer.to_string(),
+            iat: now,
+            exp: now + credential.expires_in,
+            jti: uuid::Uuid::new_v4().to_string(),
+            scope: credential.scopes.clone(),
+            application: Application {
+                id: credential.id.clone(),
+                kind: credential.kind.clone(),
+                client_id: credential.client_id.clone(),
+                public: !credential.confidential,
+                confidential: credential.confidential,
+            },
+            user: None,
+            organization: Some(OrganizationClaim {
+                id: credential.organization_id.clone(),
+                slug: organization_slug.to_string(),
+            }),
+            test: Some(credential.mode == "test"),
+            secret_version: Some(credential.secret_version),
         }
     }
 }

@@ -160,6 +160,8 @@ diesel::joinable!(permissions -> roles (role_id));
 diesel::joinable!(memberships -> roles (role_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    api_credentials,
+    application_memberships,
     organizations,
     users,
     roles,
@@ -168,3 +170,56 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     versions,
 );
+
+diesel::table! {
+    api_credentials (id) {
+        id -> Text,
+        organization_id -> Text,
+        role_id -> Nullable<Text>,
+        name -> Text,
+        kind -> Text,
+        redirect_uri -> Nullable<Text>,
+        expires_in -> BigInt,
+        mode -> Text,
+        custom -> Bool,
+        auth_method -> Text,
+        public_key -> Nullable<Text>,
+        confidential -> Bool,
+        scopes -> Text,
+        client_id -> Text,
+        client_secret_hash -> Nullable<Text>,
+        secret_version -> BigInt,
+        client_secret_expires_at -> Nullable<Timestamp>,
+        previous_secret_hash -> Nullable<Text>,
+        client_secret_previous_expires_at -> Nullable<Timestamp>,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    application_memberships (id) {
+        id -> Text,
+        organization_id -> Text,
+        api_credential_id -> Text,
+        role_id -> Text,
+        membership_id -> Nullable<Text>,
+        membership_profile_id -> Nullable<Text>,
+        filters -> Text,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    used_assertions (jti) {
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}

@@ -5,8 +5,16 @@ use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Given, ResourceDocument};
 
 /// The resource types a permission can name: every type this service serves.
-pub const SUBJECTS: &[&str] =
-    &["organizations", "roles", "permissions", "memberships", "membership_profiles", "versions"];
+pub const SUBJECTS: &[&str] = &[
+    "organizations",
+    "roles",
+    "permissions",
+    "memberships",
+    "membership_profiles",
+    "versions",
+    "api_credentials",
+    "application_memberships",
+];
 
 pub const ROLE_KINDS: &[&str] = &["admin", "read_only", "custom"];
 pub const ACCESS_SCOPES: &[&str] = &["live_access", "test_access", "all_access"];

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod credentials;
 pub mod oauth;
 pub mod organizations;
 pub mod users;
@@ -32,6 +33,8 @@ pub struct AppState {
     /// `<PUBLIC_URL>`: the `iss` of every token.
     pub issuer: String,
     pub keys: Arc<KeySet>,
+    /// Recently verified client secrets, so repeat grants skip argon2.
+    pub secrets: crate::auth::secret_cache::SecretCache,
     /// Organizations' domains are `<slug>.<domain_suffix>`.
     pub domain_suffix: String,
 }
@@ -40,7 +43,10 @@ pub type State = web::Data<AppState>;
 
 /// Mounts every resource type under `/api`.
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
-    cfg.configure(users::configure).configure(organizations::configure).configure(access::configure);
+    cfg.configure(users::configure)
+        .configure(organizations::configure)
+        .configure(access::configure)
+        .configure(credentials::configure);
 }
 
 /// A `web::Resource` that answers 405 with an `Allow` header for methods it does not route.

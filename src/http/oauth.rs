@@ -8,12 +8,13 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::auth::tokens::{issue, verify, Claims, TokenError};
+use crate::db::credentials::{self, ApiCredential};
 use crate::db::schema::revoked_tokens;
-use crate::db::users;
+use crate::db::{organizations, users};
 use crate::domain::secrets::verify_secret;
 use crate::error::ApiError;
 use crate::http::State;
@@ -22,6 +23,7 @@ use crate::jsonapi::media::Body;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(crate::http::resource("/oauth/token", "POST").route(web::post().to(token)))
         .service(crate::http::resource("/oauth/revoke", "POST").route(web::post().to(revoke)))
+        .service(crate::http::resource("/oauth/introspect", "POST").route(web::post().to(introspect)))
         .service(crate::http::resource("/.well-known/jwks.json", "GET").route(web::get().to(jwks)));
 }
 
@@ -202,25 +204,176 @@ impl OAuthParameters {
     }
 }
 
-/// Verifies a user credential; argon2 runs on the blocking pool.
-async fn authenticate_user(
+/// A client that authenticated at the token, revocation or introspection endpoint.
+#[derive(Debug, Clone)]
+pub enum Client {
+    User(Box<users::User>),
+    /// An organization's API credential, with the organization's slug.
+    Credential(Box<ApiCredential>, String),
+}
+
+impl Client {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Client::User(user) => &user.client_id,
+            Client::Credential(credential, _) => &credential.client_id,
+        }
+    }
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+async fn find_client(state: &State, client_id: String) -> Result<Option<Client>, OAuthError> {
+    Ok(state
+        .db
+        .run(move |conn| {
+            if let Some(user) = users::find_by_client_id(conn, &client_id)? {
+                return Ok(Some(Client::User(Box::new(user))));
+            }
+            let Some(credential) = credentials::find_by_client_id(conn, &client_id)? else { return Ok(None) };
+            let slug = organizations::find(conn, &credential.organization_id)?.map(|o| o.slug).unwrap_or_default();
+            Ok(Some(Client::Credential(Box::new(credential), slug)))
+        })
+        .await?)
+}
+
+/// Whether `secret` matches one of `hashes`: from the warm cache when this pair verified
+/// recently, else with argon2id on the blocking pool.
+async fn secret_matches(
     state: &State,
-    client_id: String,
-    secret: Option<String>,
-    basic: bool,
-) -> Result<users::User, OAuthError> {
-    let user = state.db.run(move |conn| Ok(users::find_by_client_id(conn, &client_id)?)).await?;
-    let (Some(user), Some(secret)) = (user, secret) else {
-        return Err(OAuthError::invalid_client(basic));
+    client_id: &str,
+    secret: String,
+    hashes: Vec<String>,
+) -> Result<bool, OAuthError> {
+    let valid: Vec<&str> = hashes.iter().map(String::as_str).collect();
+    if state.secrets.verified(client_id, &secret, &valid) {
+        return Ok(true);
+    }
+    let checked = secret.clone();
+    let matched = web::block(move || hashes.into_iter().find(|hash| verify_secret(&checked, hash)))
+        .await
+        .map_err(|e| OAuthError::from(ApiError::from(e)))?;
+    match matched {
+        Some(hash) => {
+            state.secrets.remember(client_id, &secret, &hash);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Authenticates the client of a request: a user's credential by its secret; an organization's
+/// credential as its `auth_method` says (HTTP Basic, the body, a signed assertion, or, for a
+/// public client, its id alone).
+pub async fn authenticate(state: &State, parameters: &OAuthParameters) -> Result<Client, OAuthError> {
+    if let Some(assertion) = parameters.one("client_assertion")? {
+        return authenticate_assertion(state, parameters, assertion).await;
+    }
+    let (client_id, secret, basic) = parameters.client()?;
+    let client = find_client(state, client_id.clone()).await?.ok_or_else(|| OAuthError::invalid_client(basic))?;
+    let hashes = match &client {
+        Client::User(user) => vec![user.client_secret_hash.clone()],
+        Client::Credential(credential, _) => {
+            let wrong_method = |how: &str| OAuthError {
+                basic,
+                ..OAuthError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    format!("This client authenticates {how}."),
+                )
+            };
+            match credential.auth_method.as_str() {
+                "none" => return Ok(client),
+                "client_secret_basic" if !basic => return Err(wrong_method("with HTTP Basic (client_secret_basic)")),
+                "client_secret_post" if basic => {
+                    return Err(wrong_method("with client_secret in the body (client_secret_post)"))
+                }
+                "private_key_jwt" => return Err(wrong_method("with a signed client_assertion (private_key_jwt)")),
+                _ => credential.valid_secret_hashes(crate::domain::now()).into_iter().map(String::from).collect(),
+            }
+        }
     };
-    let hash = user.client_secret_hash.clone();
-    let valid =
-        web::block(move || verify_secret(&secret, &hash)).await.map_err(|e| OAuthError::from(ApiError::from(e)))?;
-    if valid {
-        Ok(user)
+    let Some(secret) = secret else { return Err(OAuthError::invalid_client(basic)) };
+    if secret_matches(state, &client_id, secret, hashes).await? {
+        Ok(client)
     } else {
         Err(OAuthError::invalid_client(basic))
     }
+}
+
+#[derive(serde::Deserialize)]
+struct AssertionClaims {
+    sub: String,
+    jti: String,
+    exp: i64,
+}
+
+/// RFC 7523 §2.2: a JWT the client signed with its private key; iss and sub are its client id,
+/// aud names this token endpoint or the issuer, and each jti is good once.
+async fn authenticate_assertion(
+    state: &State,
+    parameters: &OAuthParameters,
+    assertion: &str,
+) -> Result<Client, OAuthError> {
+    if parameters.one("client_assertion_type")? != Some(JWT_BEARER) {
+        return Err(OAuthError::invalid_request(format!("client_assertion_type must be {JWT_BEARER}.")));
+    }
+    let refused = |why: &str| {
+        OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            format!("The client assertion is not valid: {why}."),
+        )
+    };
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| refused("not a JWT"))?;
+    let unverified: serde_json::Value = assertion
+        .split('.')
+        .nth(1)
+        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| refused("unreadable claims"))?;
+    let client_id = unverified["sub"].as_str().ok_or_else(|| refused("no sub"))?.to_string();
+    if parameters.one("client_id")?.is_some_and(|given| given != client_id) {
+        return Err(refused("client_id and sub differ"));
+    }
+    let client = find_client(state, client_id.clone()).await?.ok_or_else(|| refused("unknown client"))?;
+    let Client::Credential(credential, _) = &client else { return Err(refused("this client has no public key")) };
+    let (true, Some(pem)) =
+        (credential.auth_method == crate::domain::credentials::PRIVATE_KEY_JWT, &credential.public_key)
+    else {
+        return Err(refused("this client does not authenticate with private_key_jwt"));
+    };
+    use jsonwebtoken::Algorithm::*;
+    let key = match header.alg {
+        RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes()),
+        ES256 | ES384 => jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes()),
+        _ => return Err(refused("unsupported algorithm")),
+    }
+    .map_err(|_| refused("the stored key does not fit the algorithm"))?;
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_issuer(&[client_id.as_str()]);
+    let token_endpoint = format!("{}/oauth/token", state.issuer);
+    validation.set_audience(&[token_endpoint.as_str(), state.issuer.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    validation.leeway = 30;
+    let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation)
+        .map_err(|e| refused(&e.to_string()))?
+        .claims;
+    if claims.sub != client_id {
+        return Err(refused("sub must be the client id"));
+    }
+    let now = chrono::Utc::now().timestamp();
+    if claims.exp > now + 3600 {
+        return Err(refused("it must expire within an hour"));
+    }
+    let key = format!("{client_id}:{}", claims.jti);
+    let expires_at =
+        chrono::DateTime::from_timestamp(claims.exp + 60, 0).map(|t| t.naive_utc()).unwrap_or_else(crate::domain::now);
+    let fresh = state.db.transaction(move |conn| Ok(credentials::use_assertion(conn, &key, expires_at)?)).await?;
+    if !fresh {
+        return Err(refused("this assertion was already used"));
+    }
+    Ok(client)
 }
 
 async fn token(state: State, request: HttpRequest, body: Body) -> HttpResponse {
@@ -243,13 +396,17 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
         }
         None => return Err(OAuthError::invalid_request("grant_type is required.")),
     }
-    let (client_id, secret, basic) = parameters.client()?;
-    let user = authenticate_user(state, client_id, secret, basic).await?;
-    // A user's first sign-in activates the memberships waiting for their email.
-    let activated = user.clone();
-    state.db.transaction(move |conn| Ok(users::activate_memberships(conn, &activated)?)).await?;
+    let client = authenticate(state, &parameters).await?;
     let now = chrono::Utc::now().timestamp();
-    let claims = Claims::for_user(&state.issuer, &user.id, &user.client_id, now);
+    let claims = match client {
+        Client::User(user) => {
+            // A user's first sign-in activates the memberships waiting for their email.
+            let activated = user.clone();
+            state.db.transaction(move |conn| Ok(users::activate_memberships(conn, &activated)?)).await?;
+            Claims::for_user(&state.issuer, &user.id, &user.client_id, now)
+        }
+        Client::Credential(credential, slug) => Claims::for_credential(&state.issuer, &credential, &slug, now),
+    };
     let access_token = issue(&state.keys, &claims);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -274,8 +431,7 @@ async fn revoke(state: State, request: HttpRequest, body: Body) -> HttpResponse 
 async fn revoke_token(state: &State, request: &HttpRequest, body: &[u8]) -> Result<(), OAuthError> {
     let parameters = OAuthParameters::parse(request, body)?;
     let token = parameters.one("token")?.ok_or_else(|| OAuthError::invalid_request("token is required."))?.to_string();
-    let (client_id, secret, basic) = parameters.client()?;
-    let user = authenticate_user(state, client_id, secret, basic).await?;
+    let client = authenticate(state, &parameters).await?;
     let claims = match verify(&state.keys, &token, &state.issuer) {
         Ok(claims) => claims,
         // Invalid or already expired: nothing to revoke (RFC 7009 §2.2).
@@ -283,7 +439,7 @@ async fn revoke_token(state: &State, request: &HttpRequest, body: &[u8]) -> Resu
             return Ok(())
         }
     };
-    if claims.application.client_id != user.client_id {
+    if claims.application.client_id != client.client_id() {
         return Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -316,6 +472,61 @@ pub async fn record_revocation(state: &State, claims: Claims) -> Result<(), OAut
         })
         .await?;
     Ok(())
+}
+
+async fn introspect(state: State, request: HttpRequest, body: Body) -> HttpResponse {
+    match introspection(&state, &request, &body.0).await {
+        Ok(answer) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(answer),
+        Err(error) => error.response(),
+    }
+}
+
+/// RFC 7662. The caller is a confidential client of an organization; it learns about tokens of
+/// its own organization only. A token is active while it verifies, is unexpired and
+/// unrevoked, its client still exists, and its secret version still counts.
+async fn introspection(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Value, OAuthError> {
+    let parameters = OAuthParameters::parse(request, body)?;
+    let token = parameters.one("token")?.ok_or_else(|| OAuthError::invalid_request("token is required."))?.to_string();
+    let organization_id = match authenticate(state, &parameters).await? {
+        Client::Credential(credential, _) if credential.confidential => credential.organization_id,
+        _ => {
+            return Err(OAuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Introspection is for confidential clients of an organization.",
+            ))
+        }
+    };
+    let inactive = json!({ "active": false });
+    let Ok(claims) = verify(&state.keys, &token, &state.issuer) else { return Ok(inactive) };
+    let Some(organization) = claims.organization.clone().filter(|o| o.id == organization_id) else {
+        return Ok(inactive);
+    };
+    let (jti, application_id) = (claims.jti.clone(), claims.application.id.clone());
+    let standing = state
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            let revoked: i64 = revoked_tokens::table.filter(revoked_tokens::jti.eq(&jti)).count().get_result(conn)?;
+            Ok((revoked, credentials::find(conn, &application_id)?))
+        })
+        .await?;
+    let active = match standing {
+        (0, Some(credential)) => {
+            credential.organization_id == organization.id
+                && claims.secret_version.is_none_or(|v| credential.accepts_secret_version(v, crate::domain::now()))
+        }
+        _ => false,
+    };
+    if !active {
+        return Ok(inactive);
+    }
+    let mut answer = serde_json::to_value(&claims).map_err(|e| OAuthError::from(ApiError::internal(e)))?;
+    answer["active"] = json!(true);
+    answer["client_id"] = json!(claims.application.client_id);
+    answer["sub"] = json!(claims.application.client_id);
+    answer["token_type"] = json!("Bearer");
+    Ok(answer)
 }
 
 async fn jwks(state: State) -> HttpResponse {

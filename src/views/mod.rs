@@ -5,6 +5,7 @@
 //! every response; these documents are built on `serde_json::Map` (insertion-ordered), and
 //! link to the crate's `ResourceIdentifier` for linkage.
 
+pub mod credentials;
 pub mod organizations;
 pub mod roles;
 pub mod users;

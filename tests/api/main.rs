@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod creating;
+mod credentials;
 mod errors;
 mod listing;
 mod negotiation;
