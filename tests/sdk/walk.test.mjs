@@ -114,3 +114,48 @@ test('the SDK walk', async () => {
   await cl.memberships.delete(extra.id)
   await assert.rejects(cl.memberships.retrieve(extra.id), (error) => error.status === 404)
 })
+
+test('API credentials through the SDK', async () => {
+  const cl = client(await tokenFor(server.clientId, server.clientSecret))
+  const organization = await cl.organizations.create({ name: 'Credential Walk' })
+  const admin = (await cl.roles.list({ filters: { organization_id_eq: organization.id, kind_eq: 'admin' } })).first()
+  const org = cl.organizations.relationship(organization.id)
+
+  const sales = await cl.api_credentials.create({ name: 'Storefront', kind: 'sales_channel', organization: org })
+  assert.equal(sales.client_secret, null)
+  const integration = await cl.api_credentials.create({ name: 'ERP', kind: 'integration', organization: org, role: cl.roles.relationship(admin.id) })
+  assert.ok(integration.client_secret, 'the secret comes with the create response')
+  const webapp = await cl.api_credentials.create({
+    name: 'Dashboard', kind: 'webapp', redirect_uri: 'https://dashboard.walk.test/callback', auth_method: 'client_secret_post', organization: org,
+  })
+  assert.ok(webapp.client_secret)
+
+  // js-auth: a sales channel by its id; client_secret_post in the body; client_secret_basic by
+  // the Authorization header js-auth lets a caller add.
+  const salesToken = await authenticate('client_credentials', { clientId: sales.client_id, domain })
+  assert.equal(salesToken.errors, undefined, JSON.stringify(salesToken.errors))
+  const webappToken = await authenticate('client_credentials', { clientId: webapp.client_id, clientSecret: webapp.client_secret, domain })
+  assert.equal(webappToken.errors, undefined, JSON.stringify(webappToken.errors))
+  const basic = (secret) => ({ Authorization: `Basic ${Buffer.from(`${integration.client_id}:${secret}`).toString('base64')}` })
+  const integrationToken = await authenticate('client_credentials', { clientId: integration.client_id, domain, headers: basic(integration.client_secret) })
+  assert.equal(integrationToken.errors, undefined, JSON.stringify(integrationToken.errors))
+  assert.equal(integrationToken.expiresIn, 7200)
+
+  // Never again in plain text.
+  assert.equal((await cl.api_credentials.retrieve(integration.id)).client_secret, null)
+  assert.ok((await cl.api_credentials.list({ filters: { organization_id_eq: organization.id } })).every((c) => c.client_secret === null))
+
+  // Rotate: both secrets give tokens during the grace period.
+  const rotated = await cl.api_credentials.update({ id: integration.id, _rotate_secret: true })
+  assert.ok(rotated.client_secret && rotated.client_secret !== integration.client_secret)
+  assert.ok(rotated.client_secret_previous_expires_at)
+  for (const secret of [integration.client_secret, rotated.client_secret]) {
+    const token = await authenticate('client_credentials', { clientId: integration.client_id, domain, headers: basic(secret) })
+    assert.equal(token.errors, undefined, JSON.stringify(token.errors))
+  }
+
+  // Delete: no more tokens.
+  await cl.api_credentials.delete(integration.id)
+  const refused = await authenticate('client_credentials', { clientId: integration.client_id, domain, headers: basic(rotated.client_secret) })
+  assert.equal(refused.errors?.[0]?.status, '401')
+})
