@@ -25,7 +25,8 @@ test: test-sqlite
 test-sdk:
 	@echo "== SDK walk"
 	$(CARGO) build --locked --bin provisioning
-	cd tests/sdk && npm install --no-package-lock --no-audit --no-fund --loglevel=error && node --test --test-reporter=spec
+	cd tests/sdk && npm install --no-package-lock --no-audit --no-fund --loglevel=error && \
+		PROVISIONING_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/provisioning" node --test --test-reporter=spec
 
 test-sqlite:
 	@echo "== tests on SQLite"

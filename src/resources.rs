@@ -1,6 +1,7 @@
 //! The resource types this service serves. Adding a type adds one line here.
 
 use crate::db::access_rows::{MembershipProfiles, Memberships, Permissions, Roles, Versions};
+use crate::db::apis::{ApiResources, ApiScopes};
 use crate::db::credentials::{ApiCredentials, ApplicationMemberships};
 use crate::db::organizations::Organizations;
 use crate::db::resources::ResourceType;
@@ -17,6 +18,8 @@ static TYPES: &[&dyn ResourceType] = &[
     &Versions,
     &ApiCredentials,
     &ApplicationMemberships,
+    &ApiResources,
+    &ApiScopes,
 ];
 
 pub fn find(type_name: &str) -> Option<&'static dyn ResourceType> {

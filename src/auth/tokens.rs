@@ -5,6 +5,7 @@ use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::keys::KeySet;
+use crate::db::apis::ApiResource;
 use crate::db::credentials::ApiCredential;
 
 pub const PROVISIONING_SCOPE: &str = "provisioning-api";
@@ -48,6 +49,13 @@ pub struct Claims {
     /// period makes tokens of older versions inactive.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub secret_version: Option<i64>,
+    /// RFC 9068 claims of a token for an API resource: the client, and the resource.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub aud: Option<String>,
 }
 
 impl Claims {
@@ -70,6 +78,9 @@ impl Claims {
             organization: None,
             test: None,
             secret_version: None,
+            sub: None,
+            client_id: None,
+            aud: None,
         }
     }
 
@@ -95,7 +106,28 @@ impl Claims {
             }),
             test: Some(credential.mode == "test"),
             secret_version: Some(credential.secret_version),
+            sub: None,
+            client_id: None,
+            aud: None,
         }
+    }
+
+    /// An RFC 9068 access token for `resource`, with the granted `scope`.
+    pub fn for_resource(
+        issuer: &str,
+        credential: &ApiCredential,
+        organization_slug: &str,
+        resource: &ApiResource,
+        scope: String,
+        now: i64,
+    ) -> Claims {
+        let mut claims = Claims::for_credential(issuer, credential, organization_slug, now);
+        claims.exp = now + resource.access_token_ttl;
+        claims.scope = scope;
+        claims.sub = Some(credential.client_id.clone());
+        claims.client_id = Some(credential.client_id.clone());
+        claims.aud = Some(resource.identifier.clone());
+        claims
     }
 }
 
@@ -103,7 +135,8 @@ pub fn issue(keys: &KeySet, claims: &Claims) -> String {
     let (kid, key) = keys.signing();
     let mut header = Header::new(Algorithm::RS512);
     header.kid = Some(kid.to_string());
-    header.typ = Some("JWT".into());
+    // RFC 9068 §2.1: access tokens for a resource are typed at+jwt.
+    header.typ = Some(if claims.aud.is_some() { "at+jwt" } else { "JWT" }.into());
     jsonwebtoken::encode(&header, claims, key).expect("signing with a loaded RSA key succeeds")
 }
 

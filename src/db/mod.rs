@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, picked by the URL scheme.
 
 pub mod access_rows;
+pub mod apis;
 pub mod credentials;
 pub mod organizations;
 pub mod resources;

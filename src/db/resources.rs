@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use diesel::QueryResult;
 
 use crate::auth::Caller;
-use crate::db::sql::{filter_condition, Count, IdPair, Select, Sql};
+use crate::db::sql::{filter_condition, quote, Count, IdPair, Select, Sql};
 use crate::db::AnyConnection;
 use crate::domain::access::{scope, Action};
 use crate::jsonapi::query::{IncludeTree, Query};
@@ -67,6 +67,16 @@ pub fn related_condition(source: &ResourceObject, relationship: &Relationship) -
         Cardinality::ToManyTagged { type_column, id_column } => {
             let mut sql = Sql::column_in(id_column, [source.id.clone()]);
             sql.push(&format!(" AND {} = ", crate::db::sql::quote(type_column))).text(source.type_name());
+            sql
+        }
+        Cardinality::ToManyThrough { table, source_column, target_column } => {
+            let mut sql = Sql::new(&format!(
+                "\"id\" IN (SELECT {} FROM {} WHERE {} = ",
+                quote(target_column),
+                quote(table),
+                quote(source_column)
+            ));
+            sql.text(source.id.clone()).push(")");
             sql
         }
     })
@@ -141,6 +151,27 @@ fn include_into(
                         .iter()
                         .filter(|r| r.foreign_key_value(foreign_key) == Some(object.id.as_str()))
                         .map(|r| r.id.clone())
+                        .collect();
+                    object.to_many.insert(relationship.name, ids);
+                }
+                related
+            }
+            Cardinality::ToManyThrough { table, source_column, target_column } => {
+                let mut pairs = Sql::new(&format!(
+                    "SELECT {} AS id, {} AS owner FROM {} WHERE ",
+                    quote(target_column),
+                    quote(source_column),
+                    quote(table)
+                ));
+                pairs.append(Sql::column_in(source_column, objects.iter().map(|o| o.id.clone())));
+                let pairs = pairs.load::<IdPair>(conn)?;
+                let ids: HashSet<String> = pairs.iter().map(|p| p.id.clone()).collect();
+                let related = target.load(conn, &readable.filter(Sql::column_in("id", ids)))?;
+                for object in objects.iter_mut() {
+                    let ids = pairs
+                        .iter()
+                        .filter(|p| p.owner == object.id && related.iter().any(|r| r.id == p.id))
+                        .map(|p| p.id.clone())
                         .collect();
                     object.to_many.insert(relationship.name, ids);
                 }

@@ -159,7 +159,13 @@ diesel::joinable!(roles -> organizations (organization_id));
 diesel::joinable!(permissions -> roles (role_id));
 diesel::joinable!(memberships -> roles (role_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(api_credential_scopes -> api_scopes (api_scope_id));
+diesel::joinable!(api_scopes -> api_resources (api_resource_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    api_credential_scopes,
+    api_resources,
+    api_scopes,
     api_credentials,
     application_memberships,
     organizations,
@@ -221,5 +227,47 @@ diesel::table! {
     used_assertions (jti) {
         jti -> Text,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_resources (id) {
+        id -> Text,
+        organization_id -> Text,
+        application_id -> Nullable<Text>,
+        name -> Text,
+        identifier -> Text,
+        description -> Nullable<Text>,
+        access_token_ttl -> BigInt,
+        prefix -> Bool,
+        is_default -> Bool,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_scopes (id) {
+        id -> Text,
+        organization_id -> Text,
+        api_resource_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_credential_scopes (api_credential_id, api_scope_id) {
+        api_credential_id -> Text,
+        api_scope_id -> Text,
+        created_at -> Timestamp,
     }
 }

@@ -14,6 +14,8 @@ pub const SUBJECTS: &[&str] = &[
     "versions",
     "api_credentials",
     "application_memberships",
+    "api_resources",
+    "api_scopes",
 ];
 
 pub const ROLE_KINDS: &[&str] = &["admin", "read_only", "custom"];

@@ -2,6 +2,7 @@
 //! this module as a `String` has already passed its rule.
 
 pub mod access;
+pub mod apis;
 pub mod credentials;
 pub mod members;
 pub mod organizations;

@@ -18,6 +18,7 @@ use crate::domain::secrets::{generate_client_id, generate_client_secret, hash_se
 use crate::domain::{now, Common, Reader};
 use crate::error::{ApiError, Invalid};
 use crate::http::access::audit;
+use crate::http::apis::{apply_grants, Change};
 use crate::http::auth::RequestContext;
 use crate::http::{linked_id, load_for, routes, single_response, with_includes, State};
 use crate::jsonapi::document::{Given, Mode, ResourceDocument};
@@ -80,6 +81,7 @@ async fn create_credential(
     let query = Query::parse(&API_CREDENTIALS, request.query_string(), Allowed::Single)?;
     let document = ResourceDocument::decode(&body.0, &API_CREDENTIALS, Mode::Create)?;
     let role_id = linked_id(&document, "role").flatten();
+    let scopes = crate::http::apis::linked_scopes(&document);
     let mut reader = Reader::new(&document);
     let values = read_new(&mut reader, role_id.is_some());
     let common = Common::read(&mut reader);
@@ -131,7 +133,13 @@ async fn create_credential(
                 updated_at: now,
             };
             credentials::insert(conn, &credential)?;
-            let object = render_credential(credential);
+            let id = credential.id.clone();
+            if let Some(scopes) = scopes {
+                let pointer = "/data/relationships/api_scopes";
+                apply_grants(conn, &id, &credential.organization_id, &scopes, Change::Replace, pointer)?;
+            }
+            let object =
+                credentials::find(conn, &id)?.map(render_credential).ok_or_else(|| ApiError::internal("vanished"))?;
             rows::record(conn, &audit, "create", None, Some(&object))?;
             with_includes(conn, &caller, with_secret(object, secret), query)
         })
@@ -183,6 +191,7 @@ async fn update_credential(
     let common = Common::read(&mut reader);
     reader.finish()?;
     let role = linked_id(&document, "role");
+    let scopes = crate::http::apis::linked_scopes(&document);
     let audit = audit(&caller, &context);
     // Decide the new secret before the transaction: hashing is slow.
     let secret = if rotate { Some(generate_client_secret()) } else { None };
@@ -243,6 +252,10 @@ async fn update_credential(
                     api_credentials::updated_at.eq(now),
                 ))
                 .execute(conn)?;
+            if let Some(scopes) = scopes {
+                let pointer = "/data/relationships/api_scopes";
+                apply_grants(conn, &id, &credential.organization_id, &scopes, Change::Replace, pointer)?;
+            }
             if let Some(rotation) = rotation {
                 diesel::update(api_credentials::table.find(&id)).set(rotation).execute(conn)?;
                 cache_state.secrets.forget(&credential.client_id);

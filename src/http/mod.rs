@@ -2,6 +2,7 @@
 //! related, relationship linkage). Type modules add their writes.
 
 pub mod access;
+pub mod apis;
 pub mod auth;
 pub mod credentials;
 pub mod oauth;
@@ -46,7 +47,10 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.configure(users::configure)
         .configure(organizations::configure)
         .configure(access::configure)
-        .configure(credentials::configure);
+        // Before the credentials' generic routes: it adds writes to one relationship endpoint.
+        .configure(apis::configure_grants)
+        .configure(credentials::configure)
+        .configure(apis::configure);
 }
 
 /// A `web::Resource` that answers 405 with an `Allow` header for methods it does not route.
@@ -304,7 +308,7 @@ async fn linkage(
                         .foreign_key_value(column)
                         .map(|target_id| identifier(relationship.target, target_id))
                         .unwrap_or(Value::Null),
-                    Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. } => Value::Array(
+                    _ => Value::Array(
                         shared::to_many_ids(conn, &caller, &source, relationship)?
                             .iter()
                             .map(|target_id| identifier(relationship.target, target_id))

@@ -11,7 +11,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::auth::tokens::{issue, verify, Claims, TokenError};
+use crate::auth::tokens::{issue, verify, Claims, TokenError, PROVISIONING_SCOPE};
+use crate::db::apis;
 use crate::db::credentials::{self, ApiCredential};
 use crate::db::schema::revoked_tokens;
 use crate::db::{organizations, users};
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(crate::http::resource("/oauth/token", "POST").route(web::post().to(token)))
         .service(crate::http::resource("/oauth/revoke", "POST").route(web::post().to(revoke)))
         .service(crate::http::resource("/oauth/introspect", "POST").route(web::post().to(introspect)))
+        .service(crate::http::resource("/.well-known/oauth-authorization-server", "GET").route(web::get().to(metadata)))
         .service(crate::http::resource("/.well-known/jwks.json", "GET").route(web::get().to(jwks)));
 }
 
@@ -396,16 +398,98 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
         }
         None => return Err(OAuthError::invalid_request("grant_type is required.")),
     }
+    // RFC 8707: `resource` may repeat only when every value names the same resource.
+    let mut resources = parameters.all("resource");
+    resources.dedup();
+    if resources.len() > 1 {
+        return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_target", "Request one resource per token."));
+    }
+    let requested_resource = resources.first().map(|r| r.to_string());
+    if requested_resource.as_deref().is_some_and(|r| url::Url::parse(r).is_err()) {
+        return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_target", "resource must be an absolute URI."));
+    }
+    let requested_scopes: Option<Vec<String>> =
+        parameters.one("scope")?.map(|s| s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect());
     let client = authenticate(state, &parameters).await?;
     let now = chrono::Utc::now().timestamp();
     let claims = match client {
         Client::User(user) => {
+            if requested_resource.is_some() {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_target",
+                    "User credentials get provisioning tokens only.",
+                ));
+            }
+            if requested_scopes.as_ref().is_some_and(|s| s.iter().any(|s| s != PROVISIONING_SCOPE)) {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    format!("User credentials have the scope {PROVISIONING_SCOPE} only."),
+                ));
+            }
             // A user's first sign-in activates the memberships waiting for their email.
             let activated = user.clone();
             state.db.transaction(move |conn| Ok(users::activate_memberships(conn, &activated)?)).await?;
             Claims::for_user(&state.issuer, &user.id, &user.client_id, now)
         }
-        Client::Credential(credential, slug) => Claims::for_credential(&state.issuer, &credential, &slug, now),
+        Client::Credential(credential, slug) => {
+            let (organization_id, credential_id) = (credential.organization_id.clone(), credential.id.clone());
+            let wanted = requested_resource.clone();
+            let target = state
+                .db
+                .run(move |conn| {
+                    let resource = apis::resolve(apis::resources_of(conn, &organization_id)?, wanted.as_deref());
+                    match resource {
+                        Some(resource) => {
+                            let granted = apis::granted_scopes(conn, &credential_id, &resource.id)?;
+                            Ok(Some((resource, granted)))
+                        }
+                        None => Ok(None),
+                    }
+                })
+                .await?;
+            match (target, requested_resource) {
+                (Some((resource, granted)), _) => {
+                    let scope = match requested_scopes {
+                        Some(requested) => {
+                            if let Some(missing) = requested.iter().find(|s| !granted.contains(s)) {
+                                return Err(OAuthError::new(
+                                    StatusCode::BAD_REQUEST,
+                                    "invalid_scope",
+                                    format!(
+                                        "The scope {missing:?} is not granted to this client for {}.",
+                                        resource.identifier
+                                    ),
+                                ));
+                            }
+                            let mut requested = requested;
+                            requested.dedup();
+                            requested.join(" ")
+                        }
+                        None => granted.join(" "),
+                    };
+                    Claims::for_resource(&state.issuer, &credential, &slug, &resource, scope, now)
+                }
+                (None, Some(requested)) => {
+                    return Err(OAuthError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_target",
+                        format!("No API resource of this organization matches {requested:?}."),
+                    ))
+                }
+                (None, None) => {
+                    if requested_scopes.as_ref().is_some_and(|s| !s.is_empty()) {
+                        return Err(OAuthError::new(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_scope",
+                            "Scopes belong to an API resource: name one with resource, or set a default.",
+                        ));
+                    }
+                    Claims::for_credential(&state.issuer, &credential, &slug, now)
+                }
+            }
+        }
     };
     let access_token = issue(&state.keys, &claims);
     Ok(HttpResponse::Ok()
@@ -511,13 +595,31 @@ async fn introspection(state: &State, request: &HttpRequest, body: &[u8]) -> Res
             Ok((revoked, credentials::find(conn, &application_id)?))
         })
         .await?;
-    let active = match standing {
+    let mut active = match standing {
         (0, Some(credential)) => {
             credential.organization_id == organization.id
                 && claims.secret_version.is_none_or(|v| credential.accepts_secret_version(v, crate::domain::now()))
         }
         _ => false,
     };
+    // A token for an API resource stands while the resource and every scope grant it carries do.
+    if let (true, Some(audience)) = (active, claims.aud.clone()) {
+        let (organization_id, credential_id) = (organization.id.clone(), claims.application.id.clone());
+        let scopes: Vec<String> = claims.scope.split(' ').filter(|s| !s.is_empty()).map(String::from).collect();
+        active = state
+            .db
+            .run(move |conn| {
+                let resource =
+                    apis::resources_of(conn, &organization_id)?.into_iter().find(|r| r.identifier == audience);
+                let Some(resource) = resource else { return Ok(false) };
+                let granted = apis::granted_scopes(conn, &credential_id, &resource.id)?;
+                Ok(scopes.iter().all(|s| granted.contains(s)))
+            })
+            .await?;
+        if !active {
+            return Ok(inactive);
+        }
+    }
     if !active {
         return Ok(inactive);
     }
@@ -527,6 +629,26 @@ async fn introspection(state: &State, request: &HttpRequest, body: &[u8]) -> Res
     answer["sub"] = json!(claims.application.client_id);
     answer["token_type"] = json!("Bearer");
     Ok(answer)
+}
+
+/// RFC 8414: what this authorization server is and does.
+async fn metadata(state: State) -> HttpResponse {
+    let issuer = &state.issuer;
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "access_token_signing_alg_values_supported": ["RS512"],
+        "scopes_supported": [crate::auth::tokens::PROVISIONING_SCOPE],
+    }))
 }
 
 async fn jwks(state: State) -> HttpResponse {

@@ -276,7 +276,10 @@ fn decode_linkage(pointer: &str, target: &str, cardinality: Cardinality, member:
         (Cardinality::ToOne { .. }, value @ Value::Object(_)) => {
             Ok(Linkage::One(Some(identifier(value, format!("{pointer}/data"))?)))
         }
-        (Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. }, Value::Array(items)) => items
+        (
+            Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. } | Cardinality::ToManyThrough { .. },
+            Value::Array(items),
+        ) => items
             .into_iter()
             .enumerate()
             .map(|(i, item)| identifier(item, format!("{pointer}/data/{i}")))
@@ -285,7 +288,7 @@ fn decode_linkage(pointer: &str, target: &str, cardinality: Cardinality, member:
         (Cardinality::ToOne { .. }, _) => {
             Err(shape(&format!("{pointer}/data"), "A to-one relationship takes null or one identifier."))
         }
-        (Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. }, _) => {
+        (Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. } | Cardinality::ToManyThrough { .. }, _) => {
             Err(shape(&format!("{pointer}/data"), "A to-many relationship takes an array of identifiers."))
         }
     }

@@ -70,6 +70,8 @@ pub enum Cardinality {
     ToMany { foreign_key: &'static str },
     /// Target rows name the source by type and id (`versions.resource_type`/`resource_id`).
     ToManyTagged { type_column: &'static str, id_column: &'static str },
+    /// A join table pairs source ids (`source_column`) with target ids (`target_column`).
+    ToManyThrough { table: &'static str, source_column: &'static str, target_column: &'static str },
 }
 
 #[derive(Debug)]
@@ -95,6 +97,21 @@ impl Relationship {
         id_column: &'static str,
     ) -> Self {
         Relationship { name, target, cardinality: Cardinality::ToManyTagged { type_column, id_column }, flags: 0 }
+    }
+    pub const fn through(
+        name: &'static str,
+        target: &'static str,
+        table: &'static str,
+        source_column: &'static str,
+        target_column: &'static str,
+        flags: u8,
+    ) -> Self {
+        Relationship {
+            name,
+            target,
+            cardinality: Cardinality::ToManyThrough { table, source_column, target_column },
+            flags,
+        }
     }
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0

@@ -5,6 +5,7 @@
 //! every response; these documents are built on `serde_json::Map` (insertion-ordered), and
 //! link to the crate's `ResourceIdentifier` for linkage.
 
+pub mod apis;
 pub mod credentials;
 pub mod organizations;
 pub mod roles;
@@ -141,7 +142,7 @@ impl Renderer<'_> {
                     let data = id.map(|id| identifier(relationship.target, id)).unwrap_or(Value::Null);
                     member.insert("data".into(), data);
                 }
-                Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. } => {
+                Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. } | Cardinality::ToManyThrough { .. } => {
                     if let Some(ids) = object.to_many.get(relationship.name) {
                         let data = ids.iter().map(|id| identifier(relationship.target, id)).collect();
                         member.insert("data".into(), Value::Array(data));

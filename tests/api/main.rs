@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod apis;
 mod creating;
 mod credentials;
 mod errors;

@@ -14,6 +14,7 @@ export async function startServer() {
   const child = spawn(binary, ['serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   let output = ''
   const ready = new Promise((resolveReady, reject) => {
+    child.on('error', (error) => reject(new Error(`cannot start ${binary}: ${error.message}`)))
     child.on('exit', (code) => reject(new Error(`the server exited early (${code}):\n${output}`)))
     child.stdout.on('data', (chunk) => {
       output += chunk

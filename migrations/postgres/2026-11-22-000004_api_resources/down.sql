@@ -1,0 +1,3 @@
+DROP TABLE api_credential_scopes;
+DROP TABLE api_scopes;
+DROP TABLE api_resources;
