@@ -1,6 +1,7 @@
 // The SDK walk: Commerce Layer's js-auth and provisioning SDK, as published, against this
 // service. Only `fetch` is changed, to send their requests here instead of to Commerce Layer.
 import { test, before, after } from 'node:test'
+import { createPublicKey, verify } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { authenticate } from '@commercelayer/js-auth'
 import { CommerceLayerProvisioning } from '@commercelayer/provisioning-sdk'
@@ -158,4 +159,52 @@ test('API credentials through the SDK', async () => {
   await cl.api_credentials.delete(integration.id)
   const refused = await authenticate('client_credentials', { clientId: integration.client_id, domain, headers: basic(rotated.client_secret) })
   assert.equal(refused.errors?.[0]?.status, '401')
+})
+
+test('a token for an API resource, verified offline', async () => {
+  const accessToken = await tokenFor(server.clientId, server.clientSecret)
+  const cl = client(accessToken)
+  const organization = await cl.organizations.create({ name: 'Resource Walk' })
+  const admin = (await cl.roles.list({ filters: { organization_id_eq: organization.id, kind_eq: 'admin' } })).first()
+  // The SDK has no API resources (Commerce Layer has none): plain JSON:API requests.
+  const jsonapi = async (method, path, body) => {
+    const response = await fetch(`https://provisioning.${domain}/api/${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${accessToken}`, 'Content-Type': 'application/vnd.api+json', Accept: 'application/vnd.api+json' },
+      body: body && JSON.stringify(body),
+    })
+    const document = await response.json()
+    assert.ok(response.ok, JSON.stringify(document))
+    return document.data
+  }
+  const orgLink = { data: { type: 'organizations', id: organization.id } }
+  const api = await jsonapi('POST', 'api_resources', { data: { type: 'api_resources', attributes: { name: 'Orders', identifier: 'https://orders.walk.test', access_token_ttl: 600 }, relationships: { organization: orgLink } } })
+  const scope = (name) => jsonapi('POST', 'api_scopes', { data: { type: 'api_scopes', attributes: { name }, relationships: { api_resource: { data: { type: 'api_resources', id: api.id } } } } })
+  const read = await scope('orders:read')
+  await scope('orders:write')
+
+  const integration = await cl.api_credentials.create({ name: 'Order sync', kind: 'integration', auth_method: 'client_secret_post', organization: cl.organizations.relationship(organization.id), role: cl.roles.relationship(admin.id) })
+  await jsonapi('POST', `api_credentials/${integration.id}/relationships/api_scopes`, { data: [{ type: 'api_scopes', id: read.id }] })
+  assert.equal((await cl.api_credentials.retrieve(integration.id)).scopes, 'orders:read')
+
+  // js-auth sends extra options as token request parameters: resource and scope.
+  const granted = await authenticate('client_credentials', { clientId: integration.client_id, clientSecret: integration.client_secret, domain, resource: 'https://orders.walk.test', scope: 'orders:read' })
+  assert.equal(granted.errors, undefined, JSON.stringify(granted.errors))
+  const refused = await authenticate('client_credentials', { clientId: integration.client_id, clientSecret: integration.client_secret, domain, resource: 'https://orders.walk.test', scope: 'orders:write' })
+  assert.equal(refused.errors?.[0]?.code, 'INVALID_SCOPE')
+
+  // A resource server: the JWKS once, then nothing but local checks.
+  const jwks = await (await fetch(`https://auth.${domain}/.well-known/jwks.json`)).json()
+  const [encodedHeader, encodedPayload, signature] = granted.accessToken.split('.')
+  const header = JSON.parse(Buffer.from(encodedHeader, 'base64url'))
+  const claims = JSON.parse(Buffer.from(encodedPayload, 'base64url'))
+  assert.equal(header.typ, 'at+jwt')
+  assert.equal(header.alg, 'RS512')
+  const key = createPublicKey({ key: jwks.keys.find((k) => k.kid === header.kid), format: 'jwk' })
+  assert.ok(verify('sha512', Buffer.from(`${encodedHeader}.${encodedPayload}`), key, Buffer.from(signature, 'base64url')), 'the signature verifies')
+  assert.equal(claims.aud, 'https://orders.walk.test')
+  assert.equal(claims.scope, 'orders:read')
+  assert.equal(claims.client_id, integration.client_id)
+  assert.equal(claims.exp - claims.iat, 600)
+  assert.ok(claims.exp > Date.now() / 1000)
 })
