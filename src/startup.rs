@@ -84,6 +84,7 @@ impl Application {
             issuer: public_url.clone(),
             keys: Arc::new(keys),
             secrets: Default::default(),
+            verified: Default::default(),
             domain_suffix: settings.organization_domain.clone(),
         });
         let mut server = HttpServer::new(move || {

@@ -3,5 +3,6 @@
 pub mod keys;
 pub mod secret_cache;
 pub mod tokens;
+pub mod verified;
 
 pub use tokens::{Caller, Claims};

@@ -163,6 +163,21 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The changeset of the attributes every type shares, for a diesel table module, with
+/// `updated_at` set to `$now`. Goes inside a `.set((…))` tuple beside the type's own columns.
+#[macro_export]
+macro_rules! common_changes {
+    ($table:ident, $common:expr, $now:expr) => {{
+        let common = $common;
+        (
+            common.reference.into_change().map(|v| $table::reference.eq(v)),
+            common.reference_origin.into_change().map(|v| $table::reference_origin.eq(v)),
+            common.metadata.map(|v| $table::metadata.eq(v)),
+            $table::updated_at.eq($now),
+        )
+    }};
+}
+
 /// The attributes every type shares, read for create or update.
 pub struct Common {
     pub reference: Given<String>,

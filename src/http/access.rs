@@ -17,7 +17,7 @@ use crate::domain::members::{self, required, Grants};
 use crate::domain::{now, Common, Reader};
 use crate::error::{ApiError, Invalid, Source};
 use crate::http::auth::RequestContext;
-use crate::http::{linked_id, load_for, routes, single_response, with_includes, State};
+use crate::http::{linked_id, load_for, reply, routes, with_includes, Rendered, State};
 use crate::jsonapi::document::{Given, Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
 use crate::jsonapi::query::{Allowed, Query};
@@ -105,16 +105,8 @@ fn same_organization(
     }
 }
 
-/// A written record with its includes, rendered after the transaction (responses stay on the
-/// async worker).
-type Rendered = (ResourceObject, Option<Vec<ResourceObject>>, Query);
-
 fn finish(conn: &mut AnyConnection, write: Write, object: ResourceObject) -> Result<Rendered, ApiError> {
     with_includes(conn, &write.caller, object, write.query)
-}
-
-fn reply(state: &State, status: StatusCode, (object, included, query): Rendered) -> HttpResponse {
-    single_response(state, status, &object, included.as_deref(), &query)
 }
 
 fn reload<T>(loaded: QueryResult<Option<T>>, render: fn(T) -> ResourceObject) -> Result<ResourceObject, ApiError> {
@@ -142,7 +134,7 @@ async fn create_role(
             let mut role = rows::new_role(&organization_id, &name.unwrap_or_default(), "custom");
             role.reference = common.reference.value();
             role.reference_origin = common.reference_origin.value();
-            role.metadata = common.metadata.clone().unwrap_or_else(|| "{}".into());
+            role.metadata = common.metadata.unwrap_or_else(|| "{}".into());
             rows::insert_role(conn, &role)?;
             let object = view::render_role(role);
             rows::record(conn, &write.audit, "create", None, Some(&object))?;
@@ -180,13 +172,7 @@ async fn update_role(
                 )));
             }
             diesel::update(roles::table.find(&id))
-                .set((
-                    name.map(|n| roles::name.eq(n)),
-                    common.reference.into_change().map(|v| roles::reference.eq(v)),
-                    common.reference_origin.into_change().map(|v| roles::reference_origin.eq(v)),
-                    common.metadata.clone().map(|v| roles::metadata.eq(v)),
-                    roles::updated_at.eq(now()),
-                ))
+                .set((name.map(|n| roles::name.eq(n)), crate::common_changes!(roles, common, now())))
                 .execute(conn)?;
             if add_missing {
                 for permission in rows::add_missing_base_permissions(conn, &role)? {
@@ -259,7 +245,7 @@ async fn create_permission(
             );
             permission.reference = common.reference.value();
             permission.reference_origin = common.reference_origin.value();
-            permission.metadata = common.metadata.clone().unwrap_or_else(|| "{}".into());
+            permission.metadata = common.metadata.unwrap_or_else(|| "{}".into());
             rows::insert_permission(conn, &permission)?;
             let object = view::render_permission(permission);
             rows::record(conn, &write.audit, "create", None, Some(&object))?;
@@ -300,10 +286,7 @@ async fn update_permission(
                     grants.can_read.value().map(|v| permissions::can_read.eq(v)),
                     grants.can_update.value().map(|v| permissions::can_update.eq(v)),
                     grants.can_destroy.value().map(|v| permissions::can_destroy.eq(v)),
-                    common.reference.into_change().map(|v| permissions::reference.eq(v)),
-                    common.reference_origin.into_change().map(|v| permissions::reference_origin.eq(v)),
-                    common.metadata.clone().map(|v| permissions::metadata.eq(v)),
-                    permissions::updated_at.eq(now()),
+                    crate::common_changes!(permissions, common, now()),
                 ))
                 .execute(conn)?;
             let after = reload(rows::find_permission(conn, &id), view::render_permission)?;
@@ -391,7 +374,7 @@ async fn create_membership(
                 invited_at: Some(now),
                 reference: common.reference.value(),
                 reference_origin: common.reference_origin.value(),
-                metadata: common.metadata.clone().unwrap_or_else(|| "{}".into()),
+                metadata: common.metadata.unwrap_or_else(|| "{}".into()),
                 created_at: now,
                 updated_at: now,
             };
@@ -451,10 +434,7 @@ async fn update_membership(
                     profile_id.map(|v| memberships::membership_profile_id.eq(v)),
                     access_scope.as_ref().map(|v| memberships::access_scope.eq(v.clone())),
                     access_scope.as_ref().map(|v| memberships::test_enabled.eq(members::test_enabled(v))),
-                    common.reference.into_change().map(|v| memberships::reference.eq(v)),
-                    common.reference_origin.into_change().map(|v| memberships::reference_origin.eq(v)),
-                    common.metadata.clone().map(|v| memberships::metadata.eq(v)),
-                    memberships::updated_at.eq(now()),
+                    crate::common_changes!(memberships, common, now()),
                 ))
                 .execute(conn)?;
             let after = reload(rows::find_membership(conn, &id), view::render_membership)?;
@@ -545,7 +525,7 @@ async fn create_profile(
                 access_scope,
                 reference: common.reference.value(),
                 reference_origin: common.reference_origin.value(),
-                metadata: common.metadata.clone().unwrap_or_else(|| "{}".into()),
+                metadata: common.metadata.unwrap_or_else(|| "{}".into()),
                 created_at: now,
                 updated_at: now,
             };
@@ -582,10 +562,7 @@ async fn update_profile(
                     name.map(|v| membership_profiles::name.eq(v)),
                     access_scope.as_ref().map(|v| membership_profiles::access_scope.eq(v.clone())),
                     access_scope.as_ref().map(|v| membership_profiles::test_enabled.eq(members::test_enabled(v))),
-                    common.reference.into_change().map(|v| membership_profiles::reference.eq(v)),
-                    common.reference_origin.into_change().map(|v| membership_profiles::reference_origin.eq(v)),
-                    common.metadata.clone().map(|v| membership_profiles::metadata.eq(v)),
-                    membership_profiles::updated_at.eq(now()),
+                    crate::common_changes!(membership_profiles, common, now()),
                 ))
                 .execute(conn)?;
             let after = reload(rows::find_profile(conn, &id), view::render_membership_profile)?;

@@ -20,13 +20,13 @@ use crate::domain::{now, Common, Reader};
 use crate::error::{ApiError, Invalid};
 use crate::http::access::audit;
 use crate::http::auth::RequestContext;
-use crate::http::{linked_id, load_for, routes, single_response, with_includes, State};
+use crate::http::{linked_id, load_for, reply, routes, with_includes, State};
 use crate::jsonapi::document::{Given, Linkage, Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
 use crate::jsonapi::query::{Allowed, Query};
 use crate::views::apis::{render_resource, render_scope, API_RESOURCES, API_SCOPES};
 use crate::views::credentials::API_CREDENTIALS;
-use crate::views::{identifier, respond, Renderer, ResourceObject};
+use crate::views::{identifier, respond, Renderer};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     routes(cfg, &ApiResources, "GET, POST", "GET, PATCH, DELETE", |c, m| {
@@ -67,12 +67,6 @@ pub fn configure_grants(cfg: &mut web::ServiceConfig) {
                 change_grants(s, c, x, id.into_inner(), b, Change::Remove)
             })),
     );
-}
-
-type Rendered = (ResourceObject, Option<Vec<ResourceObject>>, Query);
-
-fn reply(state: &State, status: StatusCode, (object, included, query): Rendered) -> HttpResponse {
-    single_response(state, status, &object, included.as_deref(), &query)
 }
 
 fn identifier_taken() -> ApiError {
@@ -236,10 +230,7 @@ async fn update_resource(
                     prefix.map(|v| api_resources::prefix.eq(v)),
                     is_default.map(|v| api_resources::is_default.eq(v)),
                     application.map(|v| api_resources::application_id.eq(v)),
-                    common.reference.into_change().map(|v| api_resources::reference.eq(v)),
-                    common.reference_origin.into_change().map(|v| api_resources::reference_origin.eq(v)),
-                    common.metadata.map(|v| api_resources::metadata.eq(v)),
-                    api_resources::updated_at.eq(now()),
+                    crate::common_changes!(api_resources, common, now()),
                 ))
                 .execute(conn)?;
             if is_default == Some(true) {
@@ -385,10 +376,7 @@ async fn update_scope(
                 .set((
                     name.map(|v| api_scopes::name.eq(v)),
                     description.map(|v| api_scopes::description.eq(v)),
-                    common.reference.into_change().map(|v| api_scopes::reference.eq(v)),
-                    common.reference_origin.into_change().map(|v| api_scopes::reference_origin.eq(v)),
-                    common.metadata.map(|v| api_scopes::metadata.eq(v)),
-                    api_scopes::updated_at.eq(now()),
+                    crate::common_changes!(api_scopes, common, now()),
                 ))
                 .execute(conn)?;
             let holders = apis::grantees(conn, std::slice::from_ref(&id))?;

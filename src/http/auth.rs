@@ -45,15 +45,22 @@ pub async fn authenticate(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = request.app_data::<State>().cloned().expect("app state is configured");
     let token = bearer(&request)?;
-    let claims = match verify(&state.keys, &token, &state.issuer) {
-        Ok(claims) => claims,
-        Err(TokenError::UnknownKey) => {
-            // Perhaps another instance added a key since this one started.
-            let keys = state.keys.clone();
-            state.db.run(move |conn| Ok(keys.refresh(conn)?)).await?;
-            verify(&state.keys, &token, &state.issuer).map_err(unauthorized)?
+    let claims = match state.verified.get(&token, chrono::Utc::now().timestamp()) {
+        Some(claims) => claims,
+        None => {
+            let claims = match verify(&state.keys, &token, &state.issuer) {
+                Ok(claims) => claims,
+                Err(TokenError::UnknownKey) => {
+                    // Perhaps another instance added a key since this one started.
+                    let keys = state.keys.clone();
+                    state.db.run(move |conn| Ok(keys.refresh(conn)?)).await?;
+                    verify(&state.keys, &token, &state.issuer).map_err(unauthorized)?
+                }
+                Err(other) => return Err(unauthorized(other).into()),
+            };
+            state.verified.insert(&token, &claims);
+            claims
         }
-        Err(other) => return Err(unauthorized(other).into()),
     };
     let user_id = match (&claims.user, claims.application.kind.as_str()) {
         (Some(user), "user") if claims.scope.split(' ').any(|s| s == PROVISIONING_SCOPE) => user.id.clone(),

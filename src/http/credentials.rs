@@ -20,7 +20,7 @@ use crate::error::{ApiError, Invalid};
 use crate::http::access::audit;
 use crate::http::apis::{apply_grants, Change};
 use crate::http::auth::RequestContext;
-use crate::http::{linked_id, load_for, routes, single_response, with_includes, State};
+use crate::http::{linked_id, load_for, reply, routes, with_includes, State};
 use crate::jsonapi::document::{Given, Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
 use crate::jsonapi::query::{Allowed, Query};
@@ -43,12 +43,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(delete_application_membership)),
         )
     });
-}
-
-type Rendered = (ResourceObject, Option<Vec<ResourceObject>>, Query);
-
-fn reply(state: &State, status: StatusCode, (object, included, query): Rendered) -> HttpResponse {
-    single_response(state, status, &object, included.as_deref(), &query)
 }
 
 /// The role a credential or application membership names must be one of its organization's.
@@ -246,10 +240,7 @@ async fn update_credential(
                     redirect_uri.into_change().map(|v| api_credentials::redirect_uri.eq(v)),
                     expires_in.map(|v| api_credentials::expires_in.eq(v)),
                     role_id.map(|v| api_credentials::role_id.eq(v)),
-                    common.reference.into_change().map(|v| api_credentials::reference.eq(v)),
-                    common.reference_origin.into_change().map(|v| api_credentials::reference_origin.eq(v)),
-                    common.metadata.map(|v| api_credentials::metadata.eq(v)),
-                    api_credentials::updated_at.eq(now),
+                    crate::common_changes!(api_credentials, common, now),
                 ))
                 .execute(conn)?;
             if let Some(scopes) = scopes {
@@ -437,10 +428,7 @@ async fn update_application_membership(
                     membership.map(|v| application_memberships::membership_id.eq(v)),
                     profile.map(|v| application_memberships::membership_profile_id.eq(v)),
                     filters.map(|v| application_memberships::filters.eq(v)),
-                    common.reference.into_change().map(|v| application_memberships::reference.eq(v)),
-                    common.reference_origin.into_change().map(|v| application_memberships::reference_origin.eq(v)),
-                    common.metadata.map(|v| application_memberships::metadata.eq(v)),
-                    application_memberships::updated_at.eq(now()),
+                    crate::common_changes!(application_memberships, common, now()),
                 ))
                 .execute(conn)?;
             let after = credentials::find_application_membership(conn, &id)?

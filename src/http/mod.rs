@@ -36,6 +36,8 @@ pub struct AppState {
     pub keys: Arc<KeySet>,
     /// Recently verified client secrets, so repeat grants skip argon2.
     pub secrets: crate::auth::secret_cache::SecretCache,
+    /// Access tokens whose signature was checked already.
+    pub verified: crate::auth::verified::VerifiedTokens,
     /// Organizations' domains are `<slug>.<domain_suffix>`.
     pub domain_suffix: String,
 }
@@ -188,6 +190,14 @@ pub fn single_response(
         }
     }
     response
+}
+
+/// A written record with its includes, rendered after its transaction: responses are built on
+/// the async worker, never on the blocking pool.
+pub type Rendered = (ResourceObject, Option<Vec<ResourceObject>>, Query);
+
+pub fn reply(state: &AppState, status: StatusCode, (object, included, query): Rendered) -> HttpResponse {
+    single_response(state, status, &object, included.as_deref(), &query)
 }
 
 /// Renders `object` with the includes `query` asks for.

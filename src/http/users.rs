@@ -61,7 +61,7 @@ async fn update(state: State, request: HttpRequest, body: Body, caller: Caller) 
         first_name,
         last_name,
         time_zone,
-        metadata: common.metadata.clone(),
+        metadata: common.metadata,
         reference: common.reference.into_change(),
         reference_origin: common.reference_origin.into_change(),
         updated_at: now(),
