@@ -354,3 +354,45 @@ async fn introspection_follows_the_resource_and_its_grants() {
     assert_eq!(app.delete(&format!("/api/api_resources/{api}")).await.status, 204);
     assert_eq!(introspect().await.json()["active"], false);
 }
+
+#[actix_rt::test]
+async fn resources_and_scopes_follow_the_role_matrix() {
+    let app = spawn_app().await;
+    let s = setup(&app, "Acme").await;
+    let api = id(&resource(&app, &s.org, json!({"name": "Orders", "identifier": "https://api.example.com"})).await);
+    let read = id(&scope(&app, &api, "orders:read").await);
+    let (_, reader) = app.user("reader@example.com").await;
+    let (_, outsider) = app.user("outsider@example.com").await;
+    let roles = app
+        .get(&format!("/api/roles?filter[q][organization_id_eq]={}&filter[q][kind_eq]=read_only", s.org))
+        .await
+        .json();
+    app.post("/api/memberships", &json!({"data": {"type": "memberships", "attributes": {"user_email": "reader@example.com"},
+        "relationships": {"organization": linkage("organizations", &s.org), "role": linkage("roles", &id(&roles["data"][0]))}}})).await;
+    let new_resource = json!({"data": {"type": "api_resources", "attributes": {"name": "X", "identifier": "https://x.example"}, "relationships": {"organization": linkage("organizations", &s.org)}}});
+    let new_scope = json!({"data": {"type": "api_scopes", "attributes": {"name": "x"}, "relationships": {"api_resource": linkage("api_resources", &api)}}});
+    let rename = json!({"data": {"type": "api_scopes", "id": read, "attributes": {"name": "orders:list"}}});
+    for (token, read_status, write_status) in [(&reader, 200, 403), (&outsider, 404, 404)] {
+        assert_eq!(app.get_as(token, &format!("/api/api_resources/{api}")).await.status, read_status);
+        assert_eq!(app.get_as(token, &format!("/api/api_scopes/{read}")).await.status, read_status);
+        assert_eq!(app.write_as(token, Method::POST, "/api/api_resources", &new_resource).await.status, write_status);
+        assert_eq!(app.write_as(token, Method::POST, "/api/api_scopes", &new_scope).await.status, write_status);
+        assert_eq!(
+            app.write_as(token, Method::PATCH, &format!("/api/api_scopes/{read}"), &rename).await.status,
+            write_status
+        );
+        assert_eq!(
+            app.send(app.request_as(token, Method::DELETE, &format!("/api/api_resources/{api}")), None).await.status,
+            write_status
+        );
+    }
+    let listed = app.get_as(&outsider, "/api/api_resources").await.json();
+    assert_eq!(listed["meta"]["record_count"], 0);
+    let anonymous = app.send(app.anonymous(Method::GET, "/api/api_resources"), None).await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(
+        app.get(&format!("/api/api_scopes/{read}")).await.json()["data"]["attributes"]["name"],
+        "orders:read",
+        "nothing changed"
+    );
+}
