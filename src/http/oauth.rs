@@ -538,6 +538,9 @@ pub async fn record_revocation(state: &State, claims: Claims) -> Result<(), OAut
     state
         .db
         .transaction(move |conn| {
+            // Rows of tokens that expired anyway are of no more use.
+            let now = crate::domain::now();
+            diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now))).execute(conn)?;
             let exists: i64 =
                 revoked_tokens::table.filter(revoked_tokens::jti.eq(&claims.jti)).count().get_result(conn)?;
             if exists == 0 {
