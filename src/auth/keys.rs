@@ -112,10 +112,6 @@ impl KeySet {
         Ok(())
     }
 
-    pub fn knows(&self, kid: &str) -> bool {
-        self.verifiers.read().map(|v| v.contains_key(kid)).unwrap_or(false)
-    }
-
     pub fn decoding_key(&self, kid: &str) -> Option<DecodingKey> {
         self.verifiers.read().ok()?.get(kid).map(|v| v.key.clone())
     }

@@ -116,11 +116,6 @@ fn grant(
     }))
 }
 
-/// Whether the caller is an active member of the organization.
-pub fn is_member(conn: &mut AnyConnection, caller: &Caller, organization_id: &str) -> QueryResult<bool> {
-    Ok(grant(conn, caller, organization_id, "organizations", Action::Read)?.is_some())
-}
-
 /// 404 unless the caller is an active member of `organization_id` (`missing` names what was
 /// looked for), 403 unless their role allows `action` on `subject`.
 pub fn authorize(

@@ -1,8 +1,8 @@
 //! Rules of roles, permissions, memberships and membership profiles.
 
 use crate::domain::{parse_email, parse_text, Reader};
-use crate::error::{ApiError, Invalid};
-use crate::jsonapi::document::{Given, ResourceDocument};
+use crate::error::Invalid;
+use crate::jsonapi::document::Given;
 
 /// The resource types a permission can name: every type this service serves.
 pub const SUBJECTS: &[&str] = &[
@@ -18,7 +18,6 @@ pub const SUBJECTS: &[&str] = &[
     "api_scopes",
 ];
 
-pub const ROLE_KINDS: &[&str] = &["admin", "read_only", "custom"];
 pub const ACCESS_SCOPES: &[&str] = &["live_access", "test_access", "all_access"];
 
 /// What a role kind is granted on every subject by its base permissions:
@@ -91,10 +90,4 @@ impl Grants {
 pub fn required(reader: &mut Reader, name: &str, rule: impl FnOnce(&str) -> Result<String, String>) -> Option<String> {
     let given = reader.string(name, rule);
     reader.not_null(name, given)
-}
-
-pub fn check(document: &ResourceDocument, read: impl FnOnce(&mut Reader)) -> Result<(), ApiError> {
-    let mut reader = Reader::new(document);
-    read(&mut reader);
-    reader.finish()
 }

@@ -46,14 +46,6 @@ impl<T> Given<T> {
         }
     }
 
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Given<U> {
-        match self {
-            Given::Absent => Given::Absent,
-            Given::Null => Given::Null,
-            Given::Value(v) => Given::Value(f(v)),
-        }
-    }
-
     pub fn value(self) -> Option<T> {
         match self {
             Given::Value(v) => Some(v),
