@@ -5,7 +5,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use jsonapi::api::{DocumentError, ErrorSource, JsonApiError};
 
-use crate::jsonapi::MEDIA_TYPE;
+/// The JSON:API media type, on every response of `/api`.
+pub const MEDIA_TYPE: &str = "application/vnd.api+json";
 
 /// Where in the request an error comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,11 +78,15 @@ pub enum ApiError {
     #[error("unauthorized: {0}")]
     Unauthorized(String),
     /// 503: the database cannot be reached right now; the client may retry.
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
-    /// 500: a fault of ours. The detail is logged, never shown.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("service unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 500: a fault of ours. What happened is logged with its source, never shown.
+    #[error("internal error: {context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl ApiError {
@@ -125,8 +130,9 @@ impl ApiError {
         ApiError::NotFound(format!("No {type_name} record with id {id:?} was found."))
     }
 
-    pub fn internal(context: impl std::fmt::Display) -> Self {
-        ApiError::Internal(context.to_string())
+    /// A fault of ours with nothing underneath it (a row written in this transaction vanished).
+    pub fn internal(context: &'static str) -> Self {
+        ApiError::Internal { context, source: None }
     }
 
     fn objects(&self) -> Vec<JsonApiError> {
@@ -169,7 +175,7 @@ impl ApiError {
                 "The database is not reachable right now; retry shortly.".into(),
                 &Source::None,
             ),
-            ApiError::Internal(_) => one(
+            ApiError::Internal { .. } => one(
                 "INTERNAL_SERVER_ERROR",
                 "Internal server error",
                 "Something went wrong on our side; it has been logged.".into(),
@@ -191,7 +197,7 @@ impl ApiError {
                 }
             }
         }
-        value["jsonapi"] = crate::jsonapi::version_object();
+        value["jsonapi"] = serde_json::json!({ "version": "1.1" });
         value
     }
 }
@@ -226,14 +232,16 @@ impl ResponseError for ApiError {
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
-            ApiError::Unavailable(detail) => tracing::warn!(%detail, "database unavailable"),
+            ApiError::Internal { context, source } => {
+                tracing::error!(context, source = source.as_ref().map(|s| s.to_string()), "internal error")
+            }
+            ApiError::Unavailable(source) => tracing::warn!(%source, "database unavailable"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -245,38 +253,8 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
-    fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match error {
-            Error::NotFound => ApiError::NotFound("The record was not found.".into()),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => ApiError::Conflict {
-                detail: format!("A record with the same unique value already exists ({}).", info.message()),
-                location: Source::None,
-            },
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                ApiError::Unavailable(info.message().to_string())
-            }
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
-                ApiError::Unavailable(format!("serialization failure: {}", info.message()))
-            }
-            // SQLite's lock stayed busy past busy_timeout: the client may retry.
-            Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
-                ApiError::Unavailable(info.message().to_string())
-            }
-            other => ApiError::Internal(format!("database: {other}")),
-        }
-    }
-}
-
-impl From<r2d2::Error> for ApiError {
-    fn from(error: r2d2::Error) -> Self {
-        ApiError::Unavailable(format!("connection pool: {error}"))
-    }
-}
-
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(error: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(format!("blocking pool: {error}"))
+        ApiError::Internal { context: "blocking pool", source: Some(error.to_string().into()) }
     }
 }

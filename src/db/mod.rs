@@ -1,13 +1,11 @@
 //! Storage: one connection type over SQLite and PostgreSQL, picked by the URL scheme.
 
-pub mod access_rows;
-pub mod apis;
-pub mod credentials;
-pub mod organizations;
-pub mod resources;
+pub mod errors;
+pub mod grants;
+pub mod rows;
 pub mod schema;
 pub mod sql;
-pub mod users;
+pub mod statements;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

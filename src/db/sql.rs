@@ -1,36 +1,41 @@
-//! A small SQL builder for the queries whose shape depends on the request (filters, sorts,
-//! pages, includes). Identifiers come only from the static allow-lists in `jsonapi::spec`;
-//! every value the client sent is a bind parameter. The text is written with `?` and numbered
-//! `$n` for PostgreSQL when it runs, so one builder serves both backends.
+//! A small SQL builder for the statements whose shape depends on the request (filters, sorts,
+//! pages, includes). Identifiers come only from the static allow-lists in `spec`; every value a
+//! client sent is a bind parameter of the parser's own `Value`.
+//!
+//! `Sql` is a diesel query fragment, so the backend writes its own placeholders (`?` or `$n`)
+//! and diesel keeps a prepared statement per distinct text. Only statements of a bounded set of
+//! shapes are cached (finds, pages, includes, the caller's grants); one carrying a client's
+//! filters is prepared each time, so no client can grow the cache without bound.
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
-use diesel::QueryableByName;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Text, Timestamp, Untyped};
+use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
 use crate::db::{AnyConnection, Backend, MultiBackend};
-use crate::jsonapi::query::{Filter, Operand, Predicate, Sort};
+use crate::spec::query::{Filter, Operand, Predicate, Sort, Value};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Text(String),
-    BigInt(i64),
-    Bool(bool),
-    Timestamp(NaiveDateTime),
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sql {
+    /// The statement, with `?` where each bind goes.
     text: String,
     binds: Vec<Value>,
+    /// Whether diesel may keep this statement prepared (its shape is one of a bounded set).
+    cacheable: bool,
+}
+
+impl Default for Sql {
+    fn default() -> Self {
+        Sql { text: String::new(), binds: Vec::new(), cacheable: true }
+    }
 }
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
-        Sql { text: text.to_string(), binds: Vec::new() }
+        Sql { text: text.to_string(), ..Default::default() }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {
+        debug_assert!(!text.contains('?'), "binds go through bind()");
         self.text.push_str(text);
         self
     }
@@ -48,19 +53,26 @@ impl Sql {
     pub fn append(&mut self, other: Sql) -> &mut Self {
         self.text.push_str(&other.text);
         self.binds.extend(other.binds);
+        self.cacheable &= other.cacheable;
+        self
+    }
+
+    /// Marks a statement whose shape a client chose (filters): prepared, used, dropped.
+    pub fn uncached(mut self) -> Sql {
+        self.cacheable = false;
         self
     }
 
     /// `"column" IN (?, ?, …)`; an empty list matches nothing.
     pub fn column_in(column: &str, values: impl IntoIterator<Item = String>) -> Sql {
-        let mut sql = Sql::new("");
-        let values: Vec<String> = values.into_iter().collect();
-        if values.is_empty() {
+        let mut sql = Sql::default();
+        let mut values = values.into_iter().peekable();
+        if values.peek().is_none() {
             sql.push("1 = 0");
             return sql;
         }
         sql.push(&quote(column)).push(" IN (");
-        for (i, value) in values.into_iter().enumerate() {
+        for (i, value) in values.enumerate() {
             if i > 0 {
                 sql.push(", ");
             }
@@ -70,55 +82,70 @@ impl Sql {
         sql
     }
 
+    pub fn load<T>(self, conn: &mut AnyConnection) -> QueryResult<Vec<T>>
+    where
+        T: QueryableByName<MultiBackend> + 'static,
+    {
+        RunQueryDsl::load(self, conn)
+    }
+
+    pub fn execute(self, conn: &mut AnyConnection) -> QueryResult<usize> {
+        RunQueryDsl::execute(self, conn)
+    }
+
+    /// The text as the backend sees it, for tests and logs.
     pub fn render(&self, backend: Backend) -> String {
         match backend {
             Backend::Sqlite => self.text.clone(),
             Backend::Postgres => {
                 let mut out = String::with_capacity(self.text.len() + 8);
-                let mut n = 0;
-                for c in self.text.chars() {
-                    if c == '?' {
-                        n += 1;
+                for (n, piece) in self.text.split('?').enumerate() {
+                    if n > 0 {
                         out.push('$');
                         out.push_str(&n.to_string());
-                    } else {
-                        out.push(c);
                     }
+                    out.push_str(piece);
                 }
                 out
             }
         }
     }
 
-    fn boxed(
-        &self,
-        backend: Backend,
-    ) -> diesel::query_builder::BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery> {
-        let mut query = diesel::sql_query(self.render(backend)).into_boxed::<MultiBackend>();
-        for value in &self.binds {
-            query = match value.clone() {
-                Value::Text(v) => query.bind::<Text, _>(v),
-                Value::BigInt(v) => query.bind::<BigInt, _>(v),
-                Value::Bool(v) => query.bind::<Bool, _>(v),
-                Value::Timestamp(v) => query.bind::<Timestamp, _>(v),
-            };
-        }
-        query
-    }
-
-    pub fn load<T>(&self, conn: &mut AnyConnection) -> QueryResult<Vec<T>>
-    where
-        T: QueryableByName<MultiBackend> + 'static,
-    {
-        let backend = conn.backend();
-        self.boxed(backend).load(conn)
-    }
-
-    pub fn execute(&self, conn: &mut AnyConnection) -> QueryResult<usize> {
-        let backend = conn.backend();
-        self.boxed(backend).execute(conn)
+    pub fn binds(&self) -> &[Value] {
+        &self.binds
     }
 }
+
+impl QueryFragment<MultiBackend> for Sql {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        if !self.cacheable {
+            out.unsafe_to_cache_prepared();
+        }
+        for (n, piece) in self.text.split('?').enumerate() {
+            if n > 0 {
+                match &self.binds[n - 1] {
+                    Value::Text(v) => out.push_bind_param::<Text, _>(v)?,
+                    Value::Integer(v) => out.push_bind_param::<BigInt, _>(v)?,
+                    Value::Bool(v) => out.push_bind_param::<Bool, _>(v)?,
+                    Value::Timestamp(v) => out.push_bind_param::<Timestamp, _>(v)?,
+                }
+            }
+            out.push_sql(piece);
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for Sql {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Sql {
+    type SqlType = Untyped;
+}
+
+impl RunQueryDsl<AnyConnection> for Sql {}
 
 /// Identifiers are double-quoted, which both backends read the same way.
 pub fn quote(identifier: &str) -> String {
@@ -138,6 +165,19 @@ pub struct IdPair {
     pub id: String,
     #[diesel(sql_type = Text)]
     pub owner: String,
+}
+
+/// A row of a page, with the number of rows the page's conditions match (`COUNT(*) OVER ()`).
+pub struct Counted<R> {
+    pub row: R,
+    pub total: i64,
+}
+
+impl<R: QueryableByName<MultiBackend>> QueryableByName<MultiBackend> for Counted<R> {
+    fn build<'a>(row: &impl diesel::row::NamedRow<'a, MultiBackend>) -> diesel::deserialize::Result<Self> {
+        let total = diesel::row::NamedRow::get::<BigInt, i64>(row, "total_count")?;
+        Ok(Counted { row: R::build(row)?, total })
+    }
 }
 
 /// A `SELECT * FROM <table>` with conditions joined by AND, an order and a page.
@@ -169,9 +209,7 @@ impl Select {
         sql
     }
 
-    pub fn rows(&self) -> Sql {
-        let mut sql = Sql::new(&format!("SELECT * FROM {}", quote(self.table)));
-        sql.append(self.where_clause());
+    fn order_by(&self) -> String {
         let mut order: Vec<String> = self
             .order
             .iter()
@@ -184,11 +222,26 @@ impl Select {
             }
             order.push("\"id\" ASC".into());
         }
-        sql.push(" ORDER BY ").push(&order.join(", "));
+        order.join(", ")
+    }
+
+    fn statement(&self, columns: &str) -> Sql {
+        let mut sql = Sql::new(&format!("SELECT {columns} FROM {}", quote(self.table)));
+        sql.append(self.where_clause());
+        sql.push(" ORDER BY ").push(&self.order_by());
         if let Some(limit) = self.limit {
-            sql.push(" LIMIT ").bind(Value::BigInt(limit)).push(" OFFSET ").bind(Value::BigInt(self.offset));
+            sql.push(" LIMIT ").bind(Value::Integer(limit)).push(" OFFSET ").bind(Value::Integer(self.offset));
         }
         sql
+    }
+
+    pub fn rows(&self) -> Sql {
+        self.statement("*")
+    }
+
+    /// The rows with the count of every row the conditions match, in one statement.
+    pub fn counted_rows(&self) -> Sql {
+        self.statement("*, COUNT(*) OVER () AS total_count")
     }
 
     pub fn count(&self) -> Sql {
@@ -259,7 +312,7 @@ fn text_of(value: &Value) -> String {
 pub fn filter_condition(filter: &Filter, backend: Backend) -> Sql {
     let parts =
         filter.terms.iter().map(|(field, operand)| term(field.column, filter.predicate, operand, backend)).collect();
-    joined(parts, if filter.any { " OR " } else { " AND " })
+    joined(parts, if filter.any { " OR " } else { " AND " }).uncached()
 }
 
 fn term(column: &'static str, predicate: Predicate, operand: &Operand, backend: Backend) -> Sql {
@@ -346,7 +399,7 @@ fn sqlite_scalar_test(expression: &str, type_expression: &str, value: &serde_jso
         J::Number(n) => {
             let mut sql = Sql::new(&format!("({type_expression} IN ('integer', 'real') AND {expression} = "));
             match n.as_i64() {
-                Some(i) => sql.bind(Value::BigInt(i)),
+                Some(i) => sql.bind(Value::Integer(i)),
                 None => sql.push(&format!("{}", n.as_f64().unwrap_or(f64::NAN))),
             };
             sql.push(")");
@@ -404,7 +457,7 @@ fn sqlite_leaves(column: &str, path: &str, value: &serde_json::Value, parts: &mu
                 J::Number(n) => {
                     sql.push(" IN ('integer', 'real') AND ").append(extract).push(" = ");
                     match n.as_i64() {
-                        Some(i) => sql.bind(Value::BigInt(i)),
+                        Some(i) => sql.bind(Value::Integer(i)),
                         None => sql.push(&format!("{}", n.as_f64().unwrap_or(f64::NAN))),
                     };
                     sql.push(")");

@@ -1,11 +1,8 @@
 //! Validated values and the rules of each type. Parse, don't validate: a value that leaves
 //! this module as a `String` has already passed its rule.
 
-pub mod access;
-pub mod apis;
-pub mod credentials;
-pub mod members;
-pub mod organizations;
+pub mod audit;
+pub mod policy;
 pub mod secrets;
 
 use chrono::{NaiveDateTime, Timelike, Utc};
@@ -13,8 +10,6 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde_json::{Map, Value};
 
-use crate::error::Invalid;
-use crate::jsonapi::document::{Given, ResourceDocument};
 
 /// Server-generated ids: 10 URL-safe characters from the thread's CSPRNG (ChaCha, seeded by
 /// the OS), like `xYZkjABcde`.
@@ -86,6 +81,27 @@ pub fn parse_email(value: &str) -> Result<String, String> {
     }
 }
 
+/// One of a fixed set of words (`kind`, `mode`, `access_scope`…).
+pub fn one_of(value: &str, allowed: &[&str]) -> Result<String, String> {
+    if allowed.contains(&value) {
+        Ok(value.to_string())
+    } else {
+        Err(format!("must be one of {}", allowed.join(", ")))
+    }
+}
+
+/// What a member or an application may reach: live data, test data, or both.
+pub const ACCESS_SCOPES: &[&str] = &["live_access", "test_access", "all_access"];
+
+pub fn parse_access_scope(value: &str) -> Result<String, String> {
+    one_of(value, ACCESS_SCOPES)
+}
+
+/// `test_enabled` reflects the access scope.
+pub fn test_enabled(access_scope: &str) -> bool {
+    access_scope != "live_access"
+}
+
 /// The largest JSON object we keep in one attribute.
 pub const MAX_OBJECT_BYTES: usize = 64 * 1024;
 
@@ -95,109 +111,6 @@ pub fn object_text(object: &Map<String, Value>) -> Result<String, String> {
         return Err(format!("must be at most {MAX_OBJECT_BYTES} bytes of JSON"));
     }
     Ok(text)
-}
-
-/// Collects problems while reading a document, and reports them all at once.
-pub struct Reader<'a> {
-    pub document: &'a ResourceDocument,
-    pub errors: Vec<Invalid>,
-}
-
-impl<'a> Reader<'a> {
-    pub fn new(document: &'a ResourceDocument) -> Self {
-        Reader { document, errors: Vec::new() }
-    }
-
-    fn check<T>(
-        &mut self,
-        name: &str,
-        given: Given<T>,
-        rule: impl FnOnce(T) -> Result<String, String>,
-    ) -> Given<String> {
-        match given {
-            Given::Value(v) => match rule(v) {
-                Ok(v) => Given::Value(v),
-                Err(why) => {
-                    self.errors.push(Invalid::attribute(name, format!("{name} {why}.")));
-                    Given::Absent
-                }
-            },
-            Given::Null => Given::Null,
-            Given::Absent => Given::Absent,
-        }
-    }
-
-    /// A string attribute passed through `rule`.
-    pub fn string(&mut self, name: &str, rule: impl FnOnce(&str) -> Result<String, String>) -> Given<String> {
-        let given = self.document.string(name, &mut self.errors);
-        self.check(name, given, |v| rule(&v))
-    }
-
-    /// An object attribute, as the text we store.
-    pub fn object(&mut self, name: &str) -> Given<String> {
-        let given = self.document.object(name, &mut self.errors);
-        self.check(name, given, |v| object_text(&v))
-    }
-
-    pub fn boolean(&mut self, name: &str) -> Given<bool> {
-        self.document.boolean(name, &mut self.errors)
-    }
-
-    /// An attribute that may be left out but not set to null.
-    pub fn not_null<T>(&mut self, name: &str, given: Given<T>) -> Option<T> {
-        match given {
-            Given::Null => {
-                self.errors.push(Invalid::attribute(name, format!("{name} cannot be null.")));
-                None
-            }
-            other => other.value(),
-        }
-    }
-
-    pub fn finish(self) -> Result<(), crate::error::ApiError> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(crate::error::ApiError::Validation(self.errors))
-        }
-    }
-}
-
-/// The changeset of the attributes every type shares, for a diesel table module, with
-/// `updated_at` set to `$now`. Goes inside a `.set((…))` tuple beside the type's own columns.
-#[macro_export]
-macro_rules! common_changes {
-    ($table:ident, $common:expr, $now:expr) => {{
-        let common = $common;
-        (
-            common.reference.into_change().map(|v| $table::reference.eq(v)),
-            common.reference_origin.into_change().map(|v| $table::reference_origin.eq(v)),
-            common.metadata.map(|v| $table::metadata.eq(v)),
-            $table::updated_at.eq($now),
-        )
-    }};
-}
-
-/// The attributes every type shares, read for create or update.
-pub struct Common {
-    pub reference: Given<String>,
-    pub reference_origin: Given<String>,
-    /// The metadata to store, when it changes: null clears it to `{}`.
-    pub metadata: Option<String>,
-}
-
-impl Common {
-    pub fn read(reader: &mut Reader) -> Common {
-        Common {
-            reference: reader.string("reference", |v| parse_token(v, 255)),
-            reference_origin: reader.string("reference_origin", |v| parse_token(v, 255)),
-            metadata: match reader.object("metadata") {
-                Given::Absent => None,
-                Given::Null => Some("{}".into()),
-                Given::Value(v) => Some(v),
-            },
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, Invalid};
-use crate::jsonapi::spec::{Cardinality, Kind, ResourceSpec, CREATE, REQUIRED, TRIGGER, UPDATE};
+use crate::domain::{object_text, parse_token};
+use crate::error::{ApiError, Invalid, Source};
+use crate::spec::{Cardinality, Kind, ResourceSpec, CREATE, REQUIRED, TRIGGER, UPDATE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode<'a> {
@@ -59,6 +60,33 @@ pub struct ResourceDocument {
     pub spec: &'static ResourceSpec,
     pub attributes: Map<String, Value>,
     pub relationships: Vec<(&'static str, Linkage)>,
+    /// Whether the document had these members: a missing attribute or relationship is reported
+    /// at the member that exists (JSON:API 1.1 §11.2: a pointer names what is in the request).
+    pub has_attributes: bool,
+    pub has_relationships: bool,
+}
+
+/// JSON:API 1.1 §7.1: members whose names start with `@` are at-members, which a server that
+/// does not understand them ignores.
+fn drop_at_members(object: &mut Map<String, Value>) {
+    object.retain(|name, _| !name.starts_with('@'));
+}
+
+/// JSON:API 1.1 §7.2.2.1: no object inside an attribute value may have a `relationships` or
+/// `links` member.
+fn reserved_member(pointer: &str, value: &Value) -> Option<String> {
+    match value {
+        Value::Object(map) => map.iter().find_map(|(name, inner)| {
+            let here = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+            if name == "links" || name == "relationships" {
+                Some(here)
+            } else {
+                reserved_member(&here, inner)
+            }
+        }),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, inner)| reserved_member(&format!("{pointer}/{i}"), inner)),
+        _ => None,
+    }
 }
 
 fn shape(pointer: &str, detail: impl Into<String>) -> ApiError {
@@ -79,12 +107,14 @@ impl ResourceDocument {
         let Value::Object(mut document) = document else {
             return Err(shape("", "The request body must be a JSON object with a data member."));
         };
+        drop_at_members(&mut document);
         let Some(data) = document.remove("data") else {
             return Err(shape("/data", "The document has no data member."));
         };
         let Value::Object(mut data) = data else {
             return Err(shape("/data", "data must be a resource object."));
         };
+        drop_at_members(&mut data);
 
         match data.remove("type") {
             Some(Value::String(t)) if t == spec.type_name => {}
@@ -120,17 +150,26 @@ impl ResourceDocument {
             (Mode::Singleton { .. }, Some(_)) => return Err(shape("/data/id", "id must be a string.")),
         }
 
-        let attributes = match data.remove("attributes") {
+        let has_attributes = data.contains_key("attributes");
+        let has_relationships = data.contains_key("relationships");
+        let mut attributes = match data.remove("attributes") {
             None => Map::new(),
             Some(Value::Object(a)) => a,
             Some(_) => return Err(shape("/data/attributes", "attributes must be an object.")),
         };
+        drop_at_members(&mut attributes);
         let flag = match mode {
             Mode::Create => CREATE,
             Mode::Update { .. } | Mode::Singleton { .. } => UPDATE,
         };
-        for name in attributes.keys() {
+        for (name, value) in &attributes {
             let pointer = format!("/data/attributes/{name}");
+            if let Some(reserved) = reserved_member(&pointer, value) {
+                return Err(ApiError::document(
+                    reserved,
+                    "An attribute value may not hold a links or relationships member (JSON:API 1.1 §7.2.2.1).",
+                ));
+            }
             match spec.attribute(name) {
                 Some(a) if a.has(flag) => {}
                 Some(_) => {
@@ -149,12 +188,26 @@ impl ResourceDocument {
         let mut relationships = Vec::new();
         match data.remove("relationships") {
             None => {}
-            Some(Value::Object(members)) => {
+            Some(Value::Object(mut members)) => {
+                drop_at_members(&mut members);
                 for (name, member) in members {
                     let pointer = format!("/data/relationships/{name}");
-                    let relationship = spec.relationship(&name).filter(|r| r.has(flag)).ok_or_else(|| {
-                        ApiError::not_allowed(&pointer, format!("The relationship {name} cannot be set here."))
-                    })?;
+                    let relationship = match spec.relationship(&name) {
+                        Some(r) if r.has(flag) => r,
+                        // JSON:API 1.1 §9.2.2: an unsupported relationship update is forbidden.
+                        Some(_) if flag == UPDATE => {
+                            return Err(ApiError::Forbidden {
+                                detail: format!("The relationship {name} cannot be changed here."),
+                                location: Source::pointer(pointer),
+                            })
+                        }
+                        _ => {
+                            return Err(ApiError::not_allowed(
+                                &pointer,
+                                format!("The relationship {name} cannot be set here."),
+                            ))
+                        }
+                    };
                     let linkage = decode_linkage(&pointer, relationship.target, relationship.cardinality, member)?;
                     relationships.push((relationship.name, linkage));
                 }
@@ -165,15 +218,26 @@ impl ResourceDocument {
         if mode == Mode::Create {
             let mut missing = Vec::new();
             for attribute in spec.all_attributes().filter(|a| a.has(REQUIRED) && !a.has(TRIGGER)) {
-                if attributes.get(attribute.name).is_none_or(Value::is_null) {
-                    missing.push(Invalid::attribute(attribute.name, format!("{} is required.", attribute.name)));
+                match attributes.get(attribute.name) {
+                    Some(Value::Null) => {
+                        missing.push(Invalid::attribute(attribute.name, format!("{} is required.", attribute.name)))
+                    }
+                    Some(_) => {}
+                    None => missing.push(Invalid {
+                        location: parent(has_attributes, "/data/attributes"),
+                        detail: format!("{} is required.", attribute.name),
+                    }),
                 }
             }
             for relationship in spec.relationships.iter().filter(|r| r.has(REQUIRED)) {
-                let given = relationships.iter().any(|(n, l)| *n == relationship.name && *l != Linkage::One(None));
-                if !given {
-                    missing
-                        .push(Invalid::relationship(relationship.name, format!("{} is required.", relationship.name)));
+                match relationships.iter().find(|(n, _)| *n == relationship.name) {
+                    Some((_, Linkage::One(None))) => missing
+                        .push(Invalid::relationship(relationship.name, format!("{} is required.", relationship.name))),
+                    Some(_) => {}
+                    None => missing.push(Invalid {
+                        location: parent(has_relationships, "/data/relationships"),
+                        detail: format!("{} is required.", relationship.name),
+                    }),
                 }
             }
             if !missing.is_empty() {
@@ -181,7 +245,41 @@ impl ResourceDocument {
             }
         }
 
-        Ok(ResourceDocument { spec, attributes, relationships })
+        Ok(ResourceDocument { spec, attributes, relationships, has_attributes, has_relationships })
+    }
+
+    /// Where to report a problem with attribute `name`: at it when the request has it, else
+    /// at its parent.
+    pub fn attribute_source(&self, name: &str) -> Source {
+        if self.attributes.contains_key(name) {
+            Source::attribute(name)
+        } else {
+            parent(self.has_attributes, "/data/attributes")
+        }
+    }
+
+    pub fn relationship_source(&self, name: &str) -> Source {
+        if self.relationship(name).is_some() {
+            Source::relationship(name)
+        } else {
+            parent(self.has_relationships, "/data/relationships")
+        }
+    }
+
+    /// The id a to-one relationship points at: `None` when not given, `Some(None)` for null.
+    pub fn linked(&self, name: &str) -> Option<Option<String>> {
+        match self.relationship(name) {
+            Some(Linkage::One(id)) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    /// The ids a to-many relationship lists, when given.
+    pub fn linked_many(&self, name: &str) -> Option<Vec<String>> {
+        match self.relationship(name) {
+            Some(Linkage::Many(ids)) => Some(ids.clone()),
+            _ => None,
+        }
     }
 
     fn given(&self, name: &str) -> Option<&Value> {
@@ -237,6 +335,14 @@ impl ResourceDocument {
     }
 }
 
+fn parent(present: bool, pointer: &str) -> Source {
+    if present {
+        Source::pointer(pointer)
+    } else {
+        Source::pointer("/data")
+    }
+}
+
 fn decode_linkage(pointer: &str, target: &str, cardinality: Cardinality, member: Value) -> Result<Linkage, ApiError> {
     let Value::Object(mut member) = member else {
         return Err(shape(pointer, "A relationship must be an object with a data member."));
@@ -271,17 +377,141 @@ fn decode_linkage(pointer: &str, target: &str, cardinality: Cardinality, member:
         (
             Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. } | Cardinality::ToManyThrough { .. },
             Value::Array(items),
-        ) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| identifier(item, format!("{pointer}/data/{i}")))
-            .collect::<Result<_, _>>()
-            .map(Linkage::Many),
+        ) => {
+            let mut ids: Vec<String> = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                let id = identifier(item, format!("{pointer}/data/{i}"))?;
+                // The same member twice is the same member (JSON:API 1.1 §9.3.2).
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            Ok(Linkage::Many(ids))
+        }
         (Cardinality::ToOne { .. }, _) => {
             Err(shape(&format!("{pointer}/data"), "A to-one relationship takes null or one identifier."))
         }
         (Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. } | Cardinality::ToManyThrough { .. }, _) => {
             Err(shape(&format!("{pointer}/data"), "A to-many relationship takes an array of identifiers."))
         }
+    }
+}
+
+/// Collects problems while reading a document's attributes through their rules, and reports
+/// them all at once (422, each with its pointer).
+pub struct Reader<'a> {
+    pub document: &'a ResourceDocument,
+    pub errors: Vec<Invalid>,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(document: &'a ResourceDocument) -> Self {
+        Reader { document, errors: Vec::new() }
+    }
+
+    fn check<T, U>(&mut self, name: &str, given: Given<T>, rule: impl FnOnce(T) -> Result<U, String>) -> Given<U> {
+        match given {
+            Given::Value(v) => match rule(v) {
+                Ok(v) => Given::Value(v),
+                Err(why) => {
+                    self.errors.push(Invalid::attribute(name, format!("{name} {why}.")));
+                    Given::Absent
+                }
+            },
+            Given::Null => Given::Null,
+            Given::Absent => Given::Absent,
+        }
+    }
+
+    /// A string attribute passed through `rule`.
+    pub fn string(&mut self, name: &str, rule: impl FnOnce(&str) -> Result<String, String>) -> Given<String> {
+        let given = self.document.string(name, &mut self.errors);
+        self.check(name, given, |v| rule(&v))
+    }
+
+    /// An object attribute, as the text we store.
+    pub fn object(&mut self, name: &str) -> Given<String> {
+        let given = self.document.object(name, &mut self.errors);
+        self.check(name, given, |v| object_text(&v))
+    }
+
+    pub fn boolean(&mut self, name: &str) -> Given<bool> {
+        self.document.boolean(name, &mut self.errors)
+    }
+
+    /// A whole number passed through `rule`.
+    pub fn integer(&mut self, name: &str, rule: impl FnOnce(i64) -> Result<i64, String>) -> Given<i64> {
+        let given = self.document.integer(name, &mut self.errors);
+        self.check(name, given, rule)
+    }
+
+    /// Whether a trigger attribute (`_rotate_secret`) was sent as true.
+    pub fn trigger(&mut self, name: &str) -> bool {
+        self.document.trigger(name, &mut self.errors)
+    }
+
+    /// An attribute that may be left out but not set to null.
+    pub fn not_null<T>(&mut self, name: &str, given: Given<T>) -> Option<T> {
+        match given {
+            Given::Null => {
+                self.errors.push(Invalid::attribute(name, format!("{name} cannot be null.")));
+                None
+            }
+            other => other.value(),
+        }
+    }
+
+    /// A string attribute that may be left out but not set to null.
+    pub fn required(&mut self, name: &str, rule: impl FnOnce(&str) -> Result<String, String>) -> Option<String> {
+        let given = self.string(name, rule);
+        self.not_null(name, given)
+    }
+
+    /// A problem the value of one attribute has with another (reported where it exists).
+    pub fn refuse_attribute(&mut self, name: &str, detail: impl Into<String>) {
+        let location = self.document.attribute_source(name);
+        self.errors.push(Invalid { location, detail: detail.into() });
+    }
+
+    pub fn refuse_relationship(&mut self, name: &str, detail: impl Into<String>) {
+        let location = self.document.relationship_source(name);
+        self.errors.push(Invalid { location, detail: detail.into() });
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+/// The attributes every type shares, as a create or update sends them.
+#[derive(Debug, Clone, Default)]
+pub struct Common {
+    pub reference: Given<String>,
+    pub reference_origin: Given<String>,
+    /// The metadata to store, when it changes: null clears it to `{}`.
+    pub metadata: Option<String>,
+}
+
+impl Common {
+    pub fn read(reader: &mut Reader) -> Common {
+        Common {
+            reference: reader.string("reference", |v| parse_token(v, 255)),
+            reference_origin: reader.string("reference_origin", |v| parse_token(v, 255)),
+            metadata: match reader.object("metadata") {
+                Given::Absent => None,
+                Given::Null => Some("{}".into()),
+                Given::Value(v) => Some(v),
+            },
+        }
+    }
+}
+
+impl Default for Given<String> {
+    fn default() -> Self {
+        Given::Absent
     }
 }

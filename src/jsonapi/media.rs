@@ -7,7 +7,7 @@ use actix_web::middleware::Next;
 use actix_web::FromRequest;
 
 use crate::error::ApiError;
-use crate::jsonapi::MEDIA_TYPE;
+use crate::error::MEDIA_TYPE;
 
 /// This server implements no JSON:API extensions. Profiles are free to ignore.
 const SUPPORTED_EXTENSIONS: &[&str] = &[];

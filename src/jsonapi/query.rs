@@ -5,17 +5,12 @@
 //!
 //! The `jsonapi` crate's own query parser cannot express `filter[q][…]`, so this is ours.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use crate::db::sql::Value;
 use crate::error::ApiError;
-use crate::jsonapi::spec::{Field, Kind, ResourceSpec};
-use crate::resources;
+use crate::spec::query::{Filter, IncludeTree, Operand, Predicate, Query, Sort, Value, MAX_PAGE_SIZE};
+use crate::spec::{Catalog, Field, Kind, ResourceSpec};
 
-pub const DEFAULT_PAGE_SIZE: u64 = 10;
-pub const MAX_PAGE_SIZE: u64 = 25;
 /// Bounds the offset so it always fits the database's integer.
 const MAX_PAGE_NUMBER: u64 = 1_000_000_000;
 /// A filter value list longer than this is refused rather than sent to the database.
@@ -28,101 +23,8 @@ pub enum Allowed {
     Single,
     /// A collection: everything.
     List,
-}
-
-/// `include=a,b.c` as a tree of relationship names, in request order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IncludeTree(pub Vec<(&'static str, IncludeTree)>);
-
-impl IncludeTree {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn insert(&mut self, path: &[&'static str]) {
-        let Some((first, rest)) = path.split_first() else { return };
-        let index = match self.0.iter().position(|(name, _)| name == first) {
-            Some(i) => i,
-            None => {
-                self.0.push((first, IncludeTree::default()));
-                self.0.len() - 1
-            }
-        };
-        self.0[index].1.insert(rest);
-    }
-
-    pub fn get(&self, name: &str) -> Option<&IncludeTree> {
-        self.0.iter().find(|(n, _)| *n == name).map(|(_, t)| t)
-    }
-}
-
-/// `fields[type]=a,b`: for each type named, the only members to render.
-#[derive(Debug, Clone, Default)]
-pub struct Fieldsets(HashMap<String, Vec<String>>);
-
-impl Fieldsets {
-    pub fn allows(&self, type_name: &str, field: &str) -> bool {
-        self.0.get(type_name).is_none_or(|fields| fields.iter().any(|f| f == field))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sort {
-    pub column: &'static str,
-    pub descending: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub number: u64,
-    pub size: u64,
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Page { number: 1, size: DEFAULT_PAGE_SIZE }
-    }
-}
-
-impl Page {
-    pub fn offset(&self) -> i64 {
-        ((self.number - 1) * self.size) as i64
-    }
-}
-
-/// Ransack's predicates, as Commerce Layer documents them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Predicate {
-    Eq,
-    NotEq,
-    EqOrNull,
-    NotEqOrNull,
-    Matches,
-    DoesNotMatch,
-    Lt,
-    Lteq,
-    Gt,
-    Gteq,
-    In,
-    NotIn,
-    NotInOrNull,
-    Start,
-    NotStart,
-    End,
-    NotEnd,
-    Cont,
-    NotCont,
-    ContAny,
-    ContAll,
-    StartAny,
-    EndAny,
-    Present,
-    Blank,
-    Null,
-    NotNull,
-    True,
-    False,
-    Jcont,
+    /// A relationship's linkage (`/relationships/<name>`): nothing.
+    Linkage,
 }
 
 /// Longest names first, so `not_eq_or_null` is never read as `null`.
@@ -185,39 +87,10 @@ impl Predicate {
     }
 }
 
-/// The typed value a filter compares with.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Operand {
-    One(Value),
-    List(Vec<Value>),
-    /// `true` applies the predicate, `false` its opposite (`name_null=false` is `name_not_null`).
-    Flag(bool),
-    /// `jcont`: the object the column must contain.
-    Json(serde_json::Value),
-}
-
-/// One `filter[q][…]` parameter: several fields joined by `_or_` (any) or `_and_` (all).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Filter {
-    pub terms: Vec<(Field, Operand)>,
-    pub any: bool,
-    pub predicate: Predicate,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Query {
-    pub include: IncludeTree,
-    pub fields: Fieldsets,
-    pub sort: Vec<Sort>,
-    pub page: Page,
-    pub filters: Vec<Filter>,
-    pub ids: Option<Vec<String>>,
-    /// Every parameter as sent, to rebuild pagination links.
-    pub pairs: Vec<(String, String)>,
-}
-
-impl Query {
-    pub fn parse(spec: &'static ResourceSpec, query_string: &str, allowed: Allowed) -> Result<Query, ApiError> {
+/// Parses a request's query string for `spec`; `catalog` knows the other types (`include`
+/// paths, `fields[type]`).
+pub fn parse(catalog: &dyn Catalog, spec: &'static ResourceSpec, query_string: &str, allowed: Allowed) -> Result<Query, ApiError> {
+    {
         let mut query = Query::default();
         let mut seen: Vec<String> = Vec::new();
         for (key, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
@@ -227,7 +100,13 @@ impl Query {
             }
             seen.push(key.clone());
             match key.as_str() {
-                "include" => query.include = parse_include(spec, &value)?,
+                _ if allowed == Allowed::Linkage => {
+                    return Err(ApiError::parameter(
+                        &key,
+                        format!("The parameter {key} is not supported: a relationship's linkage takes none."),
+                    ))
+                }
+                "include" => query.include = parse_include(catalog, spec, &value)?,
                 "sort" if allowed == Allowed::List => query.sort = parse_sort(spec, &value)?,
                 "page[number]" if allowed == Allowed::List => {
                     query.page.number = parse_number(&key, &value, 1, MAX_PAGE_NUMBER)?
@@ -238,7 +117,7 @@ impl Query {
                 "filter[ids]" if allowed == Allowed::List => query.ids = Some(split_list(&key, &value)?),
                 _ if key.starts_with("fields[") && key.ends_with(']') => {
                     let type_name = &key["fields[".len()..key.len() - 1];
-                    let fields = parse_fieldset(&key, type_name, &value)?;
+                    let fields = parse_fieldset(catalog, &key, type_name, &value)?;
                     query.fields.0.insert(type_name.to_string(), fields);
                 }
                 _ if allowed == Allowed::List && key.starts_with("filter[q][") && key.ends_with(']') => {
@@ -250,7 +129,7 @@ impl Query {
                         Allowed::Single => format!(
                             "The parameter {key} is not supported here; a single resource accepts include and fields[…]."
                         ),
-                        Allowed::List => format!("The parameter {key} is not supported."),
+                        Allowed::List | Allowed::Linkage => format!("The parameter {key} is not supported."),
                     };
                     return Err(ApiError::parameter(key, detail));
                 }
@@ -280,7 +159,7 @@ fn split_list(key: &str, value: &str) -> Result<Vec<String>, ApiError> {
     Ok(items)
 }
 
-fn parse_include(spec: &'static ResourceSpec, value: &str) -> Result<IncludeTree, ApiError> {
+fn parse_include(catalog: &dyn Catalog, spec: &'static ResourceSpec, value: &str) -> Result<IncludeTree, ApiError> {
     let mut tree = IncludeTree::default();
     for path in value.split(',').map(str::trim) {
         if path.is_empty() {
@@ -298,7 +177,7 @@ fn parse_include(spec: &'static ResourceSpec, value: &str) -> Result<IncludeTree
             })?;
             names.push(relationship.name);
             if index + 1 < segments.len() {
-                current = resources::spec(relationship.target).ok_or_else(|| {
+                current = catalog.spec(relationship.target).ok_or_else(|| {
                     ApiError::parameter("include", format!("{path:?}: {segment} has no relationships to follow yet."))
                 })?;
             }
@@ -323,8 +202,9 @@ fn parse_sort(spec: &'static ResourceSpec, value: &str) -> Result<Vec<Sort>, Api
     Ok(sort)
 }
 
-fn parse_fieldset(key: &str, type_name: &str, value: &str) -> Result<Vec<String>, ApiError> {
-    let spec = resources::spec(type_name)
+fn parse_fieldset(catalog: &dyn Catalog, key: &str, type_name: &str, value: &str) -> Result<Vec<String>, ApiError> {
+    let spec = catalog
+        .spec(type_name)
         .ok_or_else(|| ApiError::parameter(key, format!("{type_name:?} is not a resource type.")))?;
     let mut fields = Vec::new();
     for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -446,7 +326,7 @@ fn parse_value(key: &str, kind: Kind, value: &str) -> Result<Value, ApiError> {
         Kind::String => Ok(Value::Text(value.to_string())),
         Kind::Integer => value
             .parse::<i64>()
-            .map(Value::BigInt)
+            .map(Value::Integer)
             .map_err(|_| ApiError::filter(key, format!("{key} takes a whole number, not {value:?}."))),
         Kind::Boolean => match value {
             "true" | "1" | "t" => Ok(Value::Bool(true)),

@@ -1,87 +1,70 @@
-//! Rows become JSON:API resource objects here, and resource objects become documents with
-//! self and related links (JSON:API 1.1 §7.2, §7.6 links, §7.7 compound documents).
-//!
-//! The `jsonapi` crate's `Resource` keeps attributes in a `HashMap`, which shuffles them on
-//! every response; these documents are built on `serde_json::Map` (insertion-ordered), and
-//! link to the crate's `ResourceIdentifier` for linkage.
+//! The end of the road: loaded records become JSON:API documents with self and related links
+//! (JSON:API 1.1 §7.2, §7.6 links, §7.7 compound documents), serialized once, straight into
+//! the response body. Attributes come from each type's typed struct (`fields::Entries`); the
+//! document around them is a handful of `#[derive(Serialize)]` structs.
 
-pub mod apis;
-pub mod credentials;
-pub mod organizations;
-pub mod roles;
-pub mod users;
-
-use std::collections::HashMap;
+pub mod fields;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use chrono::{NaiveDateTime, SecondsFormat, TimeZone, Utc};
-use jsonapi::api::ResourceIdentifier;
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
-use crate::jsonapi::query::{Fieldsets, Query};
-use crate::jsonapi::spec::{Cardinality, ResourceSpec};
-use crate::jsonapi::{version_object, MEDIA_TYPE};
+use crate::error::MEDIA_TYPE;
+use crate::spec::query::Query;
+use crate::spec::{Cardinality, ResourceSpec, Tenancy};
 
-/// A resource as loaded, before links and sparse fieldsets are applied.
-#[derive(Debug, Clone)]
-pub struct ResourceObject {
-    pub spec: &'static ResourceSpec,
-    pub id: String,
-    /// Rendered attribute values, in the spec's order.
-    pub attributes: Map<String, Value>,
-    /// The values of the to-one relationship columns (`organization_id`).
-    pub foreign_keys: Vec<(&'static str, Option<String>)>,
-    /// Linkage loaded for to-many relationships that were included.
-    pub to_many: HashMap<&'static str, Vec<String>>,
-    /// For included to-one relationships: the target, when the caller may read it.
-    pub to_one_visible: HashMap<&'static str, Option<String>>,
+/// One loaded row, whatever its type: its id, the values of its key columns, and its
+/// attributes as JSON.
+pub trait RowView: Send {
+    fn id(&self) -> &str;
+    /// The value of a key column (`organization_id`, `role_id`, `resource_id`…).
+    fn key(&self, column: &str) -> Option<&str>;
+    fn attributes(&self, fields: Option<&[String]>, reveal: Option<&(&'static str, String)>) -> serde_json::Result<String>;
 }
 
-impl ResourceObject {
-    pub fn new(spec: &'static ResourceSpec, id: String) -> Self {
-        ResourceObject {
-            spec,
-            id,
-            attributes: Map::new(),
-            foreign_keys: Vec::new(),
-            to_many: HashMap::new(),
-            to_one_visible: HashMap::new(),
-        }
+/// A record on its way out, with the linkage its includes found.
+pub struct Record {
+    pub spec: &'static ResourceSpec,
+    pub row: Box<dyn RowView>,
+    /// Linkage of to-many relationships that were included.
+    pub to_many: Vec<(&'static str, Vec<String>)>,
+    /// For included to-one relationships: the target, when the caller may read it.
+    pub to_one_visible: Vec<(&'static str, Option<String>)>,
+    /// An attribute shown in place of its stored value (a new secret, once).
+    pub reveal: Option<(&'static str, String)>,
+}
+
+impl Record {
+    pub fn new(spec: &'static ResourceSpec, row: Box<dyn RowView>) -> Record {
+        Record { spec, row, to_many: Vec::new(), to_one_visible: Vec::new(), reveal: None }
+    }
+
+    pub fn id(&self) -> &str {
+        self.row.id()
     }
 
     pub fn type_name(&self) -> &'static str {
         self.spec.type_name
     }
 
-    pub fn attribute(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.attributes.insert(name.to_string(), value.into());
-        self
+    pub fn key(&self, column: &str) -> Option<&str> {
+        self.row.key(column)
     }
 
-    pub fn foreign_key(mut self, column: &'static str, value: Option<String>) -> Self {
-        self.foreign_keys.push((column, value));
-        self
-    }
-
-    pub fn foreign_key_value(&self, column: &str) -> Option<&str> {
-        self.foreign_keys.iter().find(|(c, _)| *c == column).and_then(|(_, v)| v.as_deref())
-    }
-
-    /// The common attributes every type renders last.
-    pub fn common(
-        self,
-        created_at: NaiveDateTime,
-        updated_at: NaiveDateTime,
-        reference: Option<String>,
-        reference_origin: Option<String>,
-        metadata: &str,
-    ) -> Self {
-        self.attribute("created_at", timestamp(created_at))
-            .attribute("updated_at", timestamp(updated_at))
-            .attribute("reference", reference)
-            .attribute("reference_origin", reference_origin)
-            .attribute("metadata", json_text(Some(metadata)).unwrap_or_else(|| json!({})))
+    pub fn set_to_many(&mut self, name: &'static str, ids: Vec<String>) {
+        match self.to_many.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) => {
+                for id in ids {
+                    if !existing.contains(&id) {
+                        existing.push(id);
+                    }
+                }
+            }
+            None => self.to_many.push((name, ids)),
+        }
     }
 }
 
@@ -90,174 +73,344 @@ pub fn timestamp(t: NaiveDateTime) -> String {
     Utc.from_utc_datetime(&t).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A JSON column (stored as text) back to JSON.
-pub fn json_text(text: Option<&str>) -> Option<Value> {
-    text.and_then(|t| serde_json::from_str(t).ok())
+/// `#[serde(serialize_with = "views::time")]`.
+pub fn time<S: Serializer>(t: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&Utc.from_utc_datetime(t).format("%Y-%m-%dT%H:%M:%S%.3fZ"))
 }
 
-/// Renders resource objects into documents, with links under `base` (`<PUBLIC_URL>/api`).
-pub struct Renderer<'a> {
+pub fn optional_time<S: Serializer>(t: &Option<NaiveDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => time(t, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A JSON column stored as text, written as the JSON it holds (an object, `null` when absent
+/// or unreadable): `#[serde(serialize_with = "views::json")]`.
+pub fn json<S: Serializer, T: AsRef<str>>(text: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    match serde_json::from_str::<&RawValue>(text.as_ref()) {
+        Ok(raw) => raw.serialize(serializer),
+        Err(_) => serializer.serialize_none(),
+    }
+}
+
+pub fn optional_json<S: Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    match text {
+        Some(text) => json(text, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Links are built under `base` (`<PUBLIC_URL>/api`).
+#[derive(Clone, Copy)]
+pub struct Links<'a> {
     pub base: &'a str,
-    pub fields: &'a Fieldsets,
 }
 
-impl Renderer<'_> {
-    pub fn self_link(&self, type_name: &str, id: &str) -> String {
+impl Links<'_> {
+    pub fn resource(&self, spec: &ResourceSpec, id: &str) -> String {
         // The caller's own user lives at the singleton `/user`, as in the reference.
-        if type_name == users::SPEC.type_name {
+        if spec.tenancy == Tenancy::Caller {
             return format!("{}/user", self.base);
         }
-        format!("{}/{}/{}", self.base, type_name, id)
+        format!("{}/{}/{}", self.base, spec.type_name, id)
     }
 
-    fn relationship_links(&self, type_name: &str, id: &str, name: &str) -> Value {
-        json!({
-            "self": format!("{}/{}/{}/relationships/{}", self.base, type_name, id, name),
-            "related": format!("{}/{}/{}/{}", self.base, type_name, id, name),
-        })
+    pub fn relationship(&self, type_name: &str, id: &str, name: &str) -> RelationshipLinks {
+        RelationshipLinks {
+            self_link: format!("{}/{type_name}/{id}/relationships/{name}", self.base),
+            related: format!("{}/{type_name}/{id}/{name}", self.base),
+        }
     }
+}
 
-    pub fn resource(&self, object: &ResourceObject) -> Value {
-        let type_name = object.type_name();
-        let attributes: Map<String, Value> = object
-            .attributes
-            .iter()
-            .filter(|(name, _)| self.fields.allows(type_name, name))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let mut relationships = Map::new();
-        for relationship in object.spec.relationships {
-            if !self.fields.allows(type_name, relationship.name) {
+#[derive(Serialize)]
+pub struct RelationshipLinks {
+    #[serde(rename = "self")]
+    self_link: String,
+    related: String,
+}
+
+#[derive(Serialize)]
+struct SelfLink {
+    #[serde(rename = "self")]
+    self_link: String,
+}
+
+#[derive(Serialize)]
+struct Version {
+    version: &'static str,
+}
+
+const JSONAPI: Version = Version { version: "1.1" };
+
+#[derive(Serialize)]
+pub struct Identifier<'a> {
+    #[serde(rename = "type")]
+    pub type_name: &'a str,
+    pub id: &'a str,
+}
+
+/// A resource object, as `fields` allows.
+struct Resource<'a> {
+    record: &'a Record,
+    links: Links<'a>,
+    fields: &'a Query,
+}
+
+impl Serialize for Resource<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let record = self.record;
+        let spec = record.spec;
+        let fields = self.fields.fields.of(spec.type_name);
+        let attributes = record.row.attributes(fields, record.reveal.as_ref()).map_err(serde::ser::Error::custom)?;
+        let attributes = RawValue::from_string(attributes).map_err(serde::ser::Error::custom)?;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", record.id())?;
+        map.serialize_entry("type", spec.type_name)?;
+        map.serialize_entry("links", &SelfLink { self_link: self.links.resource(spec, record.id()) })?;
+        map.serialize_entry("attributes", &attributes)?;
+        let shown = spec.relationships.iter().filter(|r| fields.is_none_or(|f| f.iter().any(|n| n == r.name)));
+        if shown.clone().next().is_some() {
+            map.serialize_entry("relationships", &Relationships { record, links: self.links, fields })?;
+        }
+        map.end()
+    }
+}
+
+struct Relationships<'a> {
+    record: &'a Record,
+    links: Links<'a>,
+    fields: Option<&'a [String]>,
+}
+
+#[derive(Serialize)]
+struct Relationship<'a> {
+    links: RelationshipLinks,
+    #[serde(skip_serializing_if = "Linkage::is_absent")]
+    data: Linkage<'a>,
+}
+
+enum Linkage<'a> {
+    Absent,
+    One(Option<Identifier<'a>>),
+    Many(&'static str, &'a [String]),
+}
+
+impl Linkage<'_> {
+    fn is_absent(&self) -> bool {
+        matches!(self, Linkage::Absent)
+    }
+}
+
+impl Serialize for Linkage<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Linkage::Absent | Linkage::One(None) => serializer.serialize_none(),
+            Linkage::One(Some(identifier)) => identifier.serialize(serializer),
+            Linkage::Many(type_name, ids) => {
+                serializer.collect_seq(ids.iter().map(|id| Identifier { type_name, id }))
+            }
+        }
+    }
+}
+
+impl Serialize for Relationships<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let record = self.record;
+        let mut map = serializer.serialize_map(None)?;
+        for relationship in record.spec.relationships {
+            if self.fields.is_some_and(|f| !f.iter().any(|n| n == relationship.name)) {
                 continue;
             }
-            let mut member = Map::new();
-            member.insert("links".into(), self.relationship_links(type_name, &object.id, relationship.name));
-            match relationship.cardinality {
+            let data = match relationship.cardinality {
                 Cardinality::ToOne { column } => {
                     // Included: full linkage to what was included. Otherwise the id we hold.
-                    let id = match object.to_one_visible.get(relationship.name) {
-                        Some(visible) => visible.as_deref(),
-                        None => object.foreign_key_value(column),
+                    let id = match record.to_one_visible.iter().find(|(n, _)| *n == relationship.name) {
+                        Some((_, visible)) => visible.as_deref(),
+                        None => record.key(column),
                     };
-                    let data = id.map(|id| identifier(relationship.target, id)).unwrap_or(Value::Null);
-                    member.insert("data".into(), data);
+                    Linkage::One(id.map(|id| Identifier { type_name: relationship.target, id }))
                 }
-                Cardinality::ToMany { .. } | Cardinality::ToManyTagged { .. } | Cardinality::ToManyThrough { .. } => {
-                    if let Some(ids) = object.to_many.get(relationship.name) {
-                        let data = ids.iter().map(|id| identifier(relationship.target, id)).collect();
-                        member.insert("data".into(), Value::Array(data));
-                    }
-                }
-            }
-            relationships.insert(relationship.name.into(), Value::Object(member));
+                _ => match record.to_many.iter().find(|(n, _)| *n == relationship.name) {
+                    Some((_, ids)) => Linkage::Many(relationship.target, ids),
+                    None => Linkage::Absent,
+                },
+            };
+            let links = self.links.relationship(record.type_name(), record.id(), relationship.name);
+            map.serialize_entry(relationship.name, &Relationship { links, data })?;
         }
-        let mut resource = Map::new();
-        resource.insert("id".into(), object.id.clone().into());
-        resource.insert("type".into(), type_name.into());
-        resource.insert("links".into(), json!({ "self": self.self_link(type_name, &object.id) }));
-        resource.insert("attributes".into(), Value::Object(attributes));
-        if !relationships.is_empty() {
-            resource.insert("relationships".into(), Value::Object(relationships));
-        }
-        Value::Object(resource)
-    }
-
-    /// A single-resource document; `included` is present whenever `include` was asked for.
-    pub fn single(&self, object: &ResourceObject, included: Option<&[ResourceObject]>) -> Value {
-        let mut document = Map::new();
-        document.insert("data".into(), self.resource(object));
-        if let Some(included) = included {
-            document.insert("included".into(), included.iter().map(|o| self.resource(o)).collect());
-        }
-        document.insert("links".into(), json!({ "self": self.self_link(object.type_name(), &object.id) }));
-        document.insert("jsonapi".into(), version_object());
-        Value::Object(document)
-    }
-
-    /// A page of a collection with `meta.record_count`, `meta.page_count` and pagination links
-    /// that keep every other query parameter.
-    pub fn page(
-        &self,
-        path: &str,
-        query: &Query,
-        objects: &[ResourceObject],
-        included: Option<&[ResourceObject]>,
-        record_count: i64,
-    ) -> Value {
-        let size = query.page.size as i64;
-        let page_count = (record_count + size - 1) / size;
-        let number = query.page.number as i64;
-        let link = |page: i64| page_link(self.base, path, query, page);
-        let mut links = Map::new();
-        links.insert("self".into(), link(number).into());
-        links.insert("first".into(), link(1).into());
-        if number > 1 && page_count > 0 {
-            links.insert("prev".into(), link((number - 1).min(page_count)).into());
-        }
-        if number < page_count {
-            links.insert("next".into(), link(number + 1).into());
-        }
-        links.insert("last".into(), link(page_count.max(1)).into());
-
-        let mut document = Map::new();
-        document.insert("data".into(), objects.iter().map(|o| self.resource(o)).collect());
-        if let Some(included) = included {
-            document.insert("included".into(), included.iter().map(|o| self.resource(o)).collect());
-        }
-        document.insert("meta".into(), json!({ "record_count": record_count, "page_count": page_count }));
-        document.insert("links".into(), Value::Object(links));
-        document.insert("jsonapi".into(), version_object());
-        Value::Object(document)
-    }
-
-    /// `GET /<type>/<id>/relationships/<name>`: the linkage alone (JSON:API 1.1 §7.6.1).
-    pub fn linkage(&self, type_name: &str, id: &str, name: &str, data: Value) -> Value {
-        let mut document = Map::new();
-        document.insert("data".into(), data);
-        document.insert("links".into(), self.relationship_links(type_name, id, name));
-        document.insert("jsonapi".into(), version_object());
-        Value::Object(document)
+        map.end()
     }
 }
 
-pub fn identifier(type_name: &str, id: &str) -> Value {
-    serde_json::to_value(ResourceIdentifier { _type: type_name.to_string(), id: id.to_string() })
-        .expect("an identifier always serializes")
+struct Resources<'a> {
+    records: &'a [Record],
+    links: Links<'a>,
+    query: &'a Query,
 }
 
-/// Characters kept as they are in rendered query strings: RFC 3986 unreserved, plus the
-/// brackets and commas JSON:API parameters are made of, for links a person can read.
-const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'[')
-    .remove(b']')
-    .remove(b',');
+impl Serialize for Resources<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.records.iter().map(|record| Resource { record, links: self.links, fields: self.query }))
+    }
+}
+
+#[derive(Serialize)]
+struct Single<'a> {
+    data: Resource<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    included: Option<Resources<'a>>,
+    links: SelfLink,
+    jsonapi: Version,
+}
+
+#[derive(Serialize)]
+struct PageMeta {
+    record_count: i64,
+    page_count: i64,
+}
+
+#[derive(Serialize)]
+struct PageLinks {
+    #[serde(rename = "self")]
+    self_link: String,
+    first: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    last: String,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    data: Resources<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    included: Option<Resources<'a>>,
+    meta: PageMeta,
+    links: PageLinks,
+    jsonapi: Version,
+}
+
+fn to_bytes(value: &impl Serialize) -> Vec<u8> {
+    // Every value here serializes: attributes of rows just loaded, strings, numbers.
+    serde_json::to_vec(value).unwrap_or_else(|error| {
+        tracing::error!(%error, "rendering a document");
+        br#"{"errors":[{"status":"500","code":"INTERNAL_SERVER_ERROR","title":"Internal server error","detail":"The response could not be rendered."}]}"#.to_vec()
+    })
+}
+
+/// A single-resource document; `included` is present whenever `include` was asked for.
+pub fn single(links: Links, record: &Record, included: Option<&[Record]>, query: &Query) -> Vec<u8> {
+    to_bytes(&Single {
+        data: Resource { record, links, fields: query },
+        included: included.map(|records| Resources { records, links, query }),
+        links: SelfLink { self_link: links.resource(record.spec, record.id()) },
+        jsonapi: JSONAPI,
+    })
+}
+
+/// A page of a collection at `path` with `meta.record_count`, `meta.page_count` and pagination
+/// links that keep every other query parameter.
+pub fn page(links: Links, path: &str, query: &Query, records: &[Record], included: Option<&[Record]>, count: i64) -> Vec<u8> {
+    let size = query.page.size as i64;
+    let page_count = (count + size - 1) / size;
+    let number = query.page.number as i64;
+    let link = |page: i64| page_link(links.base, path, query, page);
+    to_bytes(&Page {
+        data: Resources { records, links, query },
+        included: included.map(|records| Resources { records, links, query }),
+        meta: PageMeta { record_count: count, page_count },
+        links: PageLinks {
+            self_link: link(number),
+            first: link(1),
+            prev: (number > 1 && page_count > 0).then(|| link((number - 1).min(page_count))),
+            next: (number < page_count).then(|| link(number + 1)),
+            last: link(page_count.max(1)),
+        },
+        jsonapi: JSONAPI,
+    })
+}
+
+#[derive(Serialize)]
+struct LinkageDocument<'a> {
+    data: Linkage<'a>,
+    links: RelationshipLinks,
+    jsonapi: Version,
+}
+
+/// `GET /<type>/<id>/relationships/<name>`: the linkage alone (JSON:API 1.1 §7.6.1); `ids` is
+/// `None` for an empty to-one.
+pub fn linkage(links: Links, spec: &ResourceSpec, id: &str, name: &str, target: &'static str, to_many: bool, ids: &[String]) -> Vec<u8> {
+    let data = match (to_many, ids.first()) {
+        (true, _) => Linkage::Many(target, ids),
+        (false, first) => Linkage::One(first.map(|id| Identifier { type_name: target, id })),
+    };
+    to_bytes(&LinkageDocument { data, links: links.relationship(spec.type_name, id, name), jsonapi: JSONAPI })
+}
+
+#[derive(Serialize)]
+struct Empty {
+    data: Option<()>,
+    links: SelfLink,
+    jsonapi: Version,
+}
+
+/// An empty to-one relationship's related resource: `data: null`.
+pub fn null(self_link: String) -> Vec<u8> {
+    to_bytes(&Empty { data: None, links: SelfLink { self_link }, jsonapi: JSONAPI })
+}
+
+/// Query strings in links are percent-encoded (RFC 3986 §3.4: brackets are not allowed
+/// there as they are); the server reads both forms.
+const QUERY_COMPONENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 fn page_link(base: &str, path: &str, query: &Query, number: i64) -> String {
+    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, QUERY_COMPONENT).to_string();
     let mut parts: Vec<String> = Vec::new();
-    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string();
     let mut wrote_number = false;
     for (key, value) in &query.pairs {
         if key == "page[number]" {
-            parts.push(format!("page[number]={number}"));
+            parts.push(format!("{}={number}", encode(key)));
             wrote_number = true;
         } else {
             parts.push(format!("{}={}", encode(key), encode(value)));
         }
     }
     if !wrote_number {
-        parts.push(format!("page[number]={number}"));
+        parts.push(format!("{}={number}", encode("page[number]")));
     }
     if !query.pairs.iter().any(|(k, _)| k == "page[size]") {
-        parts.push(format!("page[size]={}", query.page.size));
+        parts.push(format!("{}={}", encode("page[size]"), query.page.size));
     }
     format!("{base}{path}?{}", parts.join("&"))
 }
 
 /// A JSON:API response with the media type every response carries.
-pub fn respond(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status).insert_header((header::CONTENT_TYPE, MEDIA_TYPE)).body(body.to_string())
+pub fn respond(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::build(status).insert_header((header::CONTENT_TYPE, MEDIA_TYPE)).body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_percent_encoded() {
+        let query = Query { pairs: vec![("filter[q][name_cont]".into(), "a b".into())], ..Default::default() };
+        let link = page_link("http://x/api", "/roles", &query, 2);
+        assert_eq!(link, "http://x/api/roles?filter%5Bq%5D%5Bname_cont%5D=a%20b&page%5Bnumber%5D=2&page%5Bsize%5D=10");
+        assert!(url::Url::parse(&link).is_ok());
+    }
+
+    #[test]
+    fn times_render_with_milliseconds() {
+        let t = chrono::NaiveDate::from_ymd_opt(2018, 1, 1).unwrap().and_hms_milli_opt(12, 0, 0, 5).unwrap();
+        assert_eq!(timestamp(t), "2018-01-01T12:00:00.005Z");
+        let mut out = Vec::new();
+        time(&t, &mut serde_json::Serializer::new(&mut out)).unwrap();
+        assert_eq!(out, b"\"2018-01-01T12:00:00.005Z\"");
+    }
 }

@@ -1,7 +1,10 @@
-//! What each resource type accepts and exposes: its attributes with the flags of the
-//! reference's per-field table (required, creatable, updatable, filterable, sortable), and its
-//! relationships. Query parsing, document decoding, SQL building and rendering all read these
-//! allow-lists, so a type is declared once.
+//! The vocabulary every layer shares, and nothing else: what each resource type accepts and
+//! exposes (its attributes with the flags of the reference's per-field table: required,
+//! creatable, updatable, filterable, sortable; its relationships; whose records they are), and
+//! the parsed query (`query`). Query parsing, document decoding, SQL building and rendering all
+//! read these allow-lists, so a type is declared once, in its module under `resources/`.
+
+pub mod query;
 
 /// The JSON type of an attribute, which decides how filter values are parsed and bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +119,15 @@ impl Relationship {
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
+}
+
+/// The registered types, as the layers below the registry see them: a type's allow-lists by
+/// name (to follow `include` paths and check `fields[type]`), and the permission subjects.
+pub trait Catalog: Sync {
+    fn spec(&self, type_name: &str) -> Option<&'static ResourceSpec>;
+
+    /// What a permission may name: every registered type but the caller's own user.
+    fn subjects(&self) -> Vec<&'static str>;
 }
 
 #[derive(Debug)]

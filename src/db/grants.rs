@@ -1,0 +1,91 @@
+//! Which API scopes each API credential holds (`api_credential_scopes`), and the read-only
+//! `scopes` attribute of credentials that mirrors it.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{api_credential_scopes, api_credentials, api_scopes};
+use crate::db::AnyConnection;
+
+/// The names of the scopes of `resource_id` granted to the credential.
+pub fn granted_scopes(conn: &mut AnyConnection, credential_id: &str, resource_id: &str) -> QueryResult<Vec<String>> {
+    api_credential_scopes::table
+        .inner_join(api_scopes::table)
+        .filter(api_credential_scopes::api_credential_id.eq(credential_id))
+        .filter(api_scopes::api_resource_id.eq(resource_id))
+        .order(api_scopes::name.asc())
+        .select(api_scopes::name)
+        .load(conn)
+}
+
+pub fn granted_scope_ids(conn: &mut AnyConnection, credential_id: &str) -> QueryResult<Vec<String>> {
+    api_credential_scopes::table
+        .filter(api_credential_scopes::api_credential_id.eq(credential_id))
+        .select(api_credential_scopes::api_scope_id)
+        .load(conn)
+}
+
+/// The organizations of these scopes, by scope id (a scope that does not exist is absent).
+pub fn scope_organizations(conn: &mut AnyConnection, scope_ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    api_scopes::table
+        .filter(api_scopes::id.eq_any(scope_ids))
+        .select((api_scopes::id, api_scopes::organization_id))
+        .load(conn)
+}
+
+/// Rewrites the read-only `scopes` attribute of these credentials from their grants.
+pub fn refresh_credential_scopes(conn: &mut AnyConnection, credential_ids: &[String]) -> QueryResult<()> {
+    for id in credential_ids {
+        let mut names: Vec<String> = api_credential_scopes::table
+            .inner_join(api_scopes::table)
+            .filter(api_credential_scopes::api_credential_id.eq(id))
+            .order(api_scopes::name.asc())
+            .select(api_scopes::name)
+            .load(conn)?;
+        names.dedup();
+        diesel::update(api_credentials::table.find(id)).set(api_credentials::scopes.eq(names.join(" "))).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The credentials holding a grant of any of these scopes.
+pub fn grantees(conn: &mut AnyConnection, scope_ids: &[String]) -> QueryResult<Vec<String>> {
+    let mut ids: Vec<String> = api_credential_scopes::table
+        .filter(api_credential_scopes::api_scope_id.eq_any(scope_ids))
+        .select(api_credential_scopes::api_credential_id)
+        .load(conn)?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Adds the grants the credential lacks; returns how many.
+pub fn grant(conn: &mut AnyConnection, credential_id: &str, scope_ids: &[String]) -> QueryResult<usize> {
+    let existing = granted_scope_ids(conn, credential_id)?;
+    let now = crate::domain::now();
+    let mut added = 0;
+    for scope_id in scope_ids.iter().filter(|id| !existing.contains(id)) {
+        diesel::insert_into(api_credential_scopes::table)
+            .values((
+                api_credential_scopes::api_credential_id.eq(credential_id),
+                api_credential_scopes::api_scope_id.eq(scope_id),
+                api_credential_scopes::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        added += 1;
+    }
+    Ok(added)
+}
+
+pub fn revoke(conn: &mut AnyConnection, credential_id: &str, scope_ids: &[String]) -> QueryResult<usize> {
+    diesel::delete(
+        api_credential_scopes::table
+            .filter(api_credential_scopes::api_credential_id.eq(credential_id))
+            .filter(api_credential_scopes::api_scope_id.eq_any(scope_ids)),
+    )
+    .execute(conn)
+}
+
+/// Removes every grant of these scopes.
+pub fn revoke_all(conn: &mut AnyConnection, scope_ids: &[String]) -> QueryResult<usize> {
+    diesel::delete(api_credential_scopes::table.filter(api_credential_scopes::api_scope_id.eq_any(scope_ids))).execute(conn)
+}

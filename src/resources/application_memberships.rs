@@ -1,0 +1,175 @@
+//! `application_memberships`: an API credential's role in its organization, optionally tied
+//! to a member or a membership profile.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::application_memberships;
+use crate::domain::policy::{Authorized, CreateIn};
+use crate::domain::{new_id, now};
+use crate::error::{ApiError, Invalid};
+use crate::jsonapi::document::{Common, Reader, ResourceDocument};
+use crate::resources::api_credentials::ApiCredentials;
+use crate::resources::membership_profiles::MembershipProfiles;
+use crate::resources::memberships::Memberships;
+use crate::resources::model::{common_changes, stored, Resource};
+use crate::resources::roles::Roles;
+use crate::resources::write::{required_link, Create, Delete, Tx, Update};
+use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, UPDATE};
+
+pub struct ApplicationMemberships;
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
+#[diesel(table_name = application_memberships)]
+pub struct ApplicationMembership {
+    pub id: String,
+    pub organization_id: String,
+    pub api_credential_id: String,
+    pub role_id: String,
+    pub membership_id: Option<String>,
+    pub membership_profile_id: Option<String>,
+    #[serde(serialize_with = "crate::views::json")]
+    pub filters: String,
+    pub reference: Option<String>,
+    pub reference_origin: Option<String>,
+    #[serde(serialize_with = "crate::views::json")]
+    pub metadata: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    #[serde(serialize_with = "crate::views::json")]
+    filters: &'a str,
+}
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    type_name: "application_memberships",
+    attributes: &[Attribute::new("filters", Kind::Object, CREATE | UPDATE | FILTER)],
+    relationships: &[
+        Relationship::to_one("api_credential", "api_credentials", "api_credential_id", CREATE | REQUIRED),
+        Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
+        Relationship::to_one("role", "roles", "role_id", CREATE | UPDATE | REQUIRED),
+        Relationship::to_one("membership", "memberships", "membership_id", CREATE | UPDATE),
+        Relationship::to_one("membership_profile", "membership_profiles", "membership_profile_id", CREATE | UPDATE),
+        Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
+    ],
+    tenancy: Tenancy::OrganizationColumn("organization_id"),
+};
+
+impl Resource for ApplicationMemberships {
+    type Row = ApplicationMembership;
+    const SPEC: &'static ResourceSpec = &SPEC;
+    stored!(application_memberships, ApplicationMembership, [organization_id, api_credential_id, role_id, membership_id, membership_profile_id]);
+
+    fn attributes(row: &ApplicationMembership) -> impl Serialize + '_ {
+        Attributes { filters: &row.filters }
+    }
+}
+
+/// The document's values; relationships as sent (`Some(None)` clears a to-one).
+pub struct Values {
+    organization_id: Option<String>,
+    credential_id: Option<String>,
+    role: Option<Option<String>>,
+    membership: Option<Option<String>>,
+    profile: Option<Option<String>>,
+    filters: Option<String>,
+    common: Common,
+}
+
+fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
+    let mut reader = Reader::new(document);
+    let filters = reader.object("filters").into_change().map(|f| f.unwrap_or_else(|| "{}".into()));
+    let common = Common::read(&mut reader);
+    if document.linked("role") == Some(None) {
+        reader.errors.push(Invalid::relationship("role", "role cannot be null."));
+    }
+    reader.finish()?;
+    Ok(Values {
+        organization_id: document.linked("organization").flatten(),
+        credential_id: document.linked("api_credential").flatten(),
+        role: document.linked("role"),
+        membership: document.linked("membership"),
+        profile: document.linked("membership_profile"),
+        filters,
+        common,
+    })
+}
+
+/// Every related record belongs to the organization (422 at the relationship otherwise).
+fn check(tx: &mut Tx, organization_id: &str, values: &Values) -> Result<(), ApiError> {
+    if let Some(id) = &values.credential_id {
+        tx.related::<ApiCredentials>("api_credential", id, organization_id)?;
+    }
+    if let Some(Some(id)) = &values.role {
+        tx.related::<Roles>("role", id, organization_id)?;
+    }
+    if let Some(Some(id)) = &values.membership {
+        tx.related::<Memberships>("membership", id, organization_id)?;
+    }
+    if let Some(Some(id)) = &values.profile {
+        tx.related::<MembershipProfiles>("membership_profile", id, organization_id)?;
+    }
+    Ok(())
+}
+
+impl Create for ApplicationMemberships {
+    type New = Values;
+
+    fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<Values, ApiError> {
+        for name in ["organization", "api_credential", "role"] {
+            required_link(document, name)?;
+        }
+        read(document)
+    }
+
+    fn organization(_: &mut Tx, new: &Values) -> Result<Option<String>, ApiError> {
+        Ok(new.organization_id.clone())
+    }
+
+    fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<ApplicationMembership, ApiError> {
+        check(tx, &place.organization_id, &new)?;
+        let now = now();
+        tx.insert::<ApplicationMemberships>(ApplicationMembership {
+            id: new_id(),
+            organization_id: place.organization_id.clone(),
+            api_credential_id: new.credential_id.unwrap_or_default(),
+            role_id: new.role.flatten().unwrap_or_default(),
+            membership_id: new.membership.flatten(),
+            membership_profile_id: new.profile.flatten(),
+            filters: new.filters.unwrap_or_else(|| "{}".into()),
+            reference: new.common.reference.value(),
+            reference_origin: new.common.reference_origin.value(),
+            metadata: new.common.metadata.unwrap_or_else(|| "{}".into()),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+impl Update for ApplicationMemberships {
+    type Changes = Values;
+
+    fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<Values, ApiError> {
+        read(document)
+    }
+
+    fn update(tx: &mut Tx, row: &Authorized<ApplicationMembership>, changes: Values) -> Result<&'static str, ApiError> {
+        check(tx, &row.organization_id, &changes)?;
+        diesel::update(application_memberships::table.find(&row.id))
+            .set((
+                changes.role.flatten().map(|v| application_memberships::role_id.eq(v)),
+                changes.membership.map(|v| application_memberships::membership_id.eq(v)),
+                changes.profile.map(|v| application_memberships::membership_profile_id.eq(v)),
+                changes.filters.map(|v| application_memberships::filters.eq(v)),
+                common_changes!(application_memberships, changes.common),
+            ))
+            .execute(tx.conn)?;
+        Ok("update")
+    }
+}
+
+impl Delete for ApplicationMemberships {}

@@ -1,0 +1,142 @@
+//! `membership_profiles`: a name and an access scope that memberships can share.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{membership_profiles, memberships};
+use crate::domain::policy::{Authorized, CreateIn};
+use crate::domain::{new_id, now, parse_access_scope, parse_text, test_enabled};
+use crate::error::ApiError;
+use crate::jsonapi::document::{Common, Reader, ResourceDocument};
+use crate::resources::model::{common_changes, stored, Resource};
+use crate::resources::write::{required_link, Create, Delete, Tx, Update};
+use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+
+pub struct MembershipProfiles;
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
+#[diesel(table_name = membership_profiles)]
+pub struct MembershipProfile {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub access_scope: String,
+    pub test_enabled: bool,
+    pub reference: Option<String>,
+    pub reference_origin: Option<String>,
+    #[serde(serialize_with = "crate::views::json")]
+    pub metadata: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    name: &'a str,
+    access_scope: &'a str,
+    test_enabled: bool,
+}
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    type_name: "membership_profiles",
+    attributes: &[
+        Attribute::new("name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
+        Attribute::new("access_scope", Kind::String, REQUIRED | CREATE | UPDATE | FILTER),
+        Attribute::new("test_enabled", Kind::Boolean, 0),
+    ],
+    relationships: &[
+        Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
+        Relationship::to_many("memberships", "memberships", "membership_profile_id"),
+        Relationship::to_many("application_memberships", "application_memberships", "membership_profile_id"),
+        Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
+    ],
+    tenancy: Tenancy::OrganizationColumn("organization_id"),
+};
+
+impl Resource for MembershipProfiles {
+    type Row = MembershipProfile;
+    const SPEC: &'static ResourceSpec = &SPEC;
+    stored!(membership_profiles, MembershipProfile, [organization_id]);
+
+    fn attributes(row: &MembershipProfile) -> impl Serialize + '_ {
+        Attributes { name: &row.name, access_scope: &row.access_scope, test_enabled: row.test_enabled }
+    }
+}
+
+pub struct Values {
+    organization_id: Option<String>,
+    name: Option<String>,
+    access_scope: Option<String>,
+    common: Common,
+}
+
+fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
+    let mut reader = Reader::new(document);
+    let name = reader.required("name", |v| parse_text(v, 100));
+    let access_scope = reader.required("access_scope", parse_access_scope);
+    let common = Common::read(&mut reader);
+    reader.finish()?;
+    Ok(Values { organization_id: document.linked("organization").flatten(), name, access_scope, common })
+}
+
+impl Create for MembershipProfiles {
+    type New = Values;
+
+    fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<Values, ApiError> {
+        required_link(document, "organization")?;
+        read(document)
+    }
+
+    fn organization(_: &mut Tx, new: &Values) -> Result<Option<String>, ApiError> {
+        Ok(new.organization_id.clone())
+    }
+
+    fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<MembershipProfile, ApiError> {
+        let access_scope = new.access_scope.unwrap_or_default();
+        let now = now();
+        tx.insert::<MembershipProfiles>(MembershipProfile {
+            id: new_id(),
+            organization_id: place.organization_id.clone(),
+            name: new.name.unwrap_or_default(),
+            test_enabled: test_enabled(&access_scope),
+            access_scope,
+            reference: new.common.reference.value(),
+            reference_origin: new.common.reference_origin.value(),
+            metadata: new.common.metadata.unwrap_or_else(|| "{}".into()),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+impl Update for MembershipProfiles {
+    type Changes = Values;
+
+    fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<Values, ApiError> {
+        read(document)
+    }
+
+    fn update(tx: &mut Tx, profile: &Authorized<MembershipProfile>, changes: Values) -> Result<&'static str, ApiError> {
+        let access_scope = changes.access_scope;
+        diesel::update(membership_profiles::table.find(&profile.id))
+            .set((
+                changes.name.map(|v| membership_profiles::name.eq(v)),
+                access_scope.as_ref().map(|v| membership_profiles::access_scope.eq(v.clone())),
+                access_scope.as_ref().map(|v| membership_profiles::test_enabled.eq(test_enabled(v))),
+                common_changes!(membership_profiles, changes.common),
+            ))
+            .execute(tx.conn)?;
+        Ok("update")
+    }
+}
+
+impl Delete for MembershipProfiles {
+    /// Memberships keep going without the profile.
+    fn check(tx: &mut Tx, profile: &Authorized<MembershipProfile>) -> Result<(), ApiError> {
+        diesel::update(memberships::table.filter(memberships::membership_profile_id.eq(&profile.id)))
+            .set(memberships::membership_profile_id.eq(None::<String>))
+            .execute(tx.conn)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! What a resource type is: its row (diesel), its typed attributes (serde), its allow-lists
+//! (`spec`), and the statements that store it. A type module implements `Resource` (with the
+//! `stored!` macro for the parts every table shares) and, for what it accepts, `Create`,
+//! `Update` and `Delete` (in `write`). Everything else is shared machinery.
+
+use std::marker::PhantomData;
+
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
+use serde::Serialize;
+
+use crate::db::rows::{self, Row};
+use crate::db::sql::Select;
+use crate::db::AnyConnection;
+use crate::domain::policy::Owner;
+use crate::spec::{ResourceSpec, Tenancy};
+use crate::views::{fields, Record, RowView};
+
+pub trait Resource: Send + Sync + 'static {
+    /// The table's row. It serializes its columns (secrets skipped) for the audit trail.
+    type Row: Row + Serialize + Clone;
+
+    const SPEC: &'static ResourceSpec;
+
+    fn id(row: &Self::Row) -> &str;
+
+    /// The value of a key column: a to-one relationship's, or one a to-many relationship of
+    /// another type matches on.
+    fn key<'r>(row: &'r Self::Row, column: &str) -> Option<&'r str>;
+
+    /// The type's own attributes, as the wire shows them.
+    fn attributes(row: &Self::Row) -> impl Serialize + '_;
+
+    /// The attributes every type shares, rendered after the type's own.
+    fn common(row: &Self::Row) -> Common<'_>;
+
+    fn insert(conn: &mut AnyConnection, row: &Self::Row) -> QueryResult<()>;
+
+    fn delete(conn: &mut AnyConnection, id: &str) -> QueryResult<()>;
+}
+
+/// `created_at`, `updated_at`, `reference`, `reference_origin`, `metadata`.
+#[derive(Serialize)]
+pub struct Common<'a> {
+    #[serde(serialize_with = "crate::views::time")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::views::time")]
+    pub updated_at: NaiveDateTime,
+    pub reference: Option<&'a str>,
+    pub reference_origin: Option<&'a str>,
+    #[serde(serialize_with = "crate::views::json")]
+    pub metadata: &'a str,
+}
+
+/// A key column's value, whether the column is nullable or not.
+pub trait AsKey {
+    fn as_key(&self) -> Option<&str>;
+}
+
+impl AsKey for String {
+    fn as_key(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl AsKey for Option<String> {
+    fn as_key(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
+
+/// The parts of `Resource` every table shares: the id, the key columns, the common
+/// attributes, insert and delete. `stored!(roles, Role, [organization_id])`.
+macro_rules! stored {
+    ($table:ident, $row:ty, [$($key:ident),* $(,)?]) => {
+        fn id(row: &$row) -> &str {
+            &row.id
+        }
+
+        fn key<'r>(row: &'r $row, column: &str) -> Option<&'r str> {
+            match column {
+                "id" => Some(&row.id),
+                $(stringify!($key) => $crate::resources::model::AsKey::as_key(&row.$key),)*
+                _ => None,
+            }
+        }
+
+        fn common(row: &$row) -> $crate::resources::model::Common<'_> {
+            $crate::resources::model::Common {
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                reference: row.reference.as_deref(),
+                reference_origin: row.reference_origin.as_deref(),
+                metadata: &row.metadata,
+            }
+        }
+
+        fn insert(conn: &mut $crate::db::AnyConnection, row: &$row) -> diesel::QueryResult<()> {
+            use diesel::RunQueryDsl;
+            diesel::insert_into($crate::db::schema::$table::table).values(row).execute(conn).map(drop)
+        }
+
+        fn delete(conn: &mut $crate::db::AnyConnection, id: &str) -> diesel::QueryResult<()> {
+            use diesel::{QueryDsl, RunQueryDsl};
+            diesel::delete($crate::db::schema::$table::table.find(id)).execute(conn).map(drop)
+        }
+    };
+}
+pub(crate) use stored;
+
+/// Where a row lives, as its type's tenancy says.
+pub fn owner<T: Resource>(row: &T::Row) -> Owner<'_> {
+    match T::SPEC.tenancy {
+        Tenancy::Organization => Owner::Organization(T::id(row)),
+        Tenancy::OrganizationColumn(column) => Owner::Organization(T::key(row, column).unwrap_or_default()),
+        Tenancy::Caller => Owner::User(T::id(row)),
+    }
+}
+
+/// A typed row behind the `RowView` the renderer reads.
+pub struct Typed<T: Resource>(pub T::Row);
+
+impl<T: Resource> RowView for Typed<T> {
+    fn id(&self) -> &str {
+        T::id(&self.0)
+    }
+
+    fn key(&self, column: &str) -> Option<&str> {
+        T::key(&self.0, column)
+    }
+
+    fn attributes(&self, fields: Option<&[String]>, reveal: Option<&(&'static str, String)>) -> serde_json::Result<String> {
+        fields::attributes_json(&T::attributes(&self.0), &T::common(&self.0), fields, reveal)
+    }
+}
+
+pub fn record<T: Resource>(row: T::Row) -> Record {
+    Record::new(T::SPEC, Box::new(Typed::<T>(row)))
+}
+
+/// A type as the shared machinery sees it when it knows only its name (includes, related
+/// records, the registry).
+pub trait AnyResource: Sync {
+    fn spec(&self) -> &'static ResourceSpec;
+
+    fn load(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<Vec<Record>>;
+
+    fn page(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<Record>, i64)>;
+}
+
+/// The registration of a type: `&Registered::<Roles>::TYPE`.
+pub struct Registered<T>(PhantomData<fn() -> T>);
+
+impl<T> Registered<T> {
+    pub const TYPE: Registered<T> = Registered(PhantomData);
+}
+
+impl<T: Resource> AnyResource for Registered<T> {
+    fn spec(&self) -> &'static ResourceSpec {
+        T::SPEC
+    }
+
+    fn load(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<Vec<Record>> {
+        Ok(rows::load::<T::Row>(conn, select)?.into_iter().map(record::<T>).collect())
+    }
+
+    fn page(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<Record>, i64)> {
+        let (rows, total) = rows::page::<T::Row>(conn, select)?;
+        Ok((rows.into_iter().map(record::<T>).collect(), total))
+    }
+}
+
+/// The changeset of the attributes every type shares, with `updated_at` set to now; it goes
+/// inside a `.set((…))` tuple beside the type's own columns.
+macro_rules! common_changes {
+    ($table:ident, $common:expr) => {{
+        let common = $common;
+        (
+            common.reference.into_change().map(|v| $table::reference.eq(v)),
+            common.reference_origin.into_change().map(|v| $table::reference_origin.eq(v)),
+            common.metadata.map(|v| $table::metadata.eq(v)),
+            $table::updated_at.eq($crate::domain::now()),
+        )
+    }};
+}
+pub(crate) use common_changes;

@@ -1,0 +1,226 @@
+//! `users`: the caller's own user, at the singleton `/api/user`, and the personal provisioning
+//! credential each user has (made on the command line; the secret shown once).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::users;
+use crate::db::sql::{Sql, Value};
+use crate::db::AnyConnection;
+use crate::domain::policy::Authorized;
+use crate::domain::secrets::{generate_client_id, generate_client_secret, hash_secret};
+use crate::domain::{new_id, now, parse_email, parse_text};
+use crate::error::{ApiError, Invalid};
+use crate::jsonapi::document::{Common, Reader, ResourceDocument};
+use crate::resources::model::{stored, Resource};
+use crate::resources::write::{Tx, Update};
+use crate::spec::{Attribute, Catalog, Kind, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+
+pub struct Users;
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub time_zone: Option<String>,
+    pub otp_required_for_login: bool,
+    pub client_id: String,
+    #[serde(skip)]
+    pub client_secret_hash: String,
+    pub reference: Option<String>,
+    pub reference_origin: Option<String>,
+    #[serde(serialize_with = "crate::views::json")]
+    pub metadata: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The credential never renders: the secret is shown once, by the command that made it.
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    time_zone: Option<&'a str>,
+    otp_required_for_login: bool,
+}
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    type_name: "users",
+    attributes: &[
+        Attribute::new("email", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
+        Attribute::new("first_name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
+        Attribute::new("last_name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
+        Attribute::new("time_zone", Kind::String, CREATE | UPDATE | FILTER),
+        Attribute::new("otp_required_for_login", Kind::Boolean, 0),
+    ],
+    relationships: &[],
+    tenancy: Tenancy::Caller,
+};
+
+impl Resource for Users {
+    type Row = User;
+    const SPEC: &'static ResourceSpec = &SPEC;
+    stored!(users, User, []);
+
+    fn attributes(row: &User) -> impl Serialize + '_ {
+        Attributes {
+            email: &row.email,
+            first_name: &row.first_name,
+            last_name: &row.last_name,
+            time_zone: row.time_zone.as_deref(),
+            otp_required_for_login: row.otp_required_for_login,
+        }
+    }
+}
+
+/// A client id and the plain secret, shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>> {
+    crate::db::rows::find(conn, "users", id)
+}
+
+pub fn find_by_client_id(conn: &mut AnyConnection, client_id: &str) -> QueryResult<Option<User>> {
+    users::table.filter(users::client_id.eq(client_id)).select(User::as_select()).first(conn).optional()
+}
+
+pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {
+    // Emails are unique whatever their case (the index is on lower(email)).
+    let mut sql = Sql::new("SELECT * FROM users WHERE lower(email) = lower(");
+    sql.text(email).push(")");
+    Ok(sql.load::<User>(conn)?.into_iter().next())
+}
+
+pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+/// Memberships waiting for this email become the user's, and active.
+pub fn activate_memberships(conn: &mut AnyConnection, user: &User) -> QueryResult<usize> {
+    let mut sql = Sql::new("UPDATE memberships SET user_id = ");
+    sql.text(&user.id)
+        .push(", status = 'active', user_first_name = ")
+        .text(&user.first_name)
+        .push(", user_last_name = ")
+        .text(&user.last_name)
+        .push(", updated_at = ")
+        .bind(Value::Timestamp(now()))
+        .push(" WHERE status = 'pending' AND lower(user_email) = lower(")
+        .text(&user.email)
+        .push(")");
+    sql.execute(conn)
+}
+
+/// Creates a user with a fresh credential. Hashes with argon2: call on the blocking pool.
+pub fn create(conn: &mut AnyConnection, email: &str, first_name: &str, last_name: &str) -> Result<(User, Credentials), ApiError> {
+    let mut problems = Vec::new();
+    let mut check = |name: &str, checked: Result<String, String>| {
+        checked.map_err(|why| problems.push(Invalid::attribute(name, format!("{name} {why}.")))).ok()
+    };
+    let email = check("email", parse_email(email));
+    let first = check("first_name", parse_text(first_name, 100));
+    let last = check("last_name", parse_text(last_name, 100));
+    let (Some(email), Some(first), Some(last)) = (email, first, last) else {
+        return Err(ApiError::Validation(problems));
+    };
+    if find_by_email(conn, &email)?.is_some() {
+        return Err(ApiError::invalid(Invalid::attribute("email", "A user with this email already exists.")));
+    }
+    let credentials = Credentials { client_id: generate_client_id(), client_secret: generate_client_secret() };
+    let now = now();
+    let user = User {
+        id: new_id(),
+        email,
+        first_name: first,
+        last_name: last,
+        time_zone: None,
+        otp_required_for_login: false,
+        client_id: credentials.client_id.clone(),
+        client_secret_hash: hash_secret(&credentials.client_secret),
+        reference: None,
+        reference_origin: None,
+        metadata: "{}".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    conn.transaction(|conn| {
+        Users::insert(conn, &user)?;
+        activate_memberships(conn, &user)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok((user, credentials))
+}
+
+/// Replaces the user's secret; the old one stops working at once. Hashes with argon2.
+pub fn rotate_secret(conn: &mut AnyConnection, email: &str) -> Result<Credentials, ApiError> {
+    let user = find_by_email(conn, email)?.ok_or_else(|| ApiError::NotFound(format!("No user with email {email:?}.")))?;
+    let secret = generate_client_secret();
+    diesel::update(users::table.find(&user.id))
+        .set((users::client_secret_hash.eq(hash_secret(&secret)), users::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(Credentials { client_id: user.client_id, client_secret: secret })
+}
+
+/// Time zones are IANA names (`Europe/Rome`, `UTC`).
+fn parse_time_zone(value: &str) -> Result<String, String> {
+    let valid = (1..=64).contains(&value.len())
+        && value.split('/').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c)));
+    valid.then(|| value.to_string()).ok_or_else(|| "must be a time zone name like Europe/Rome".into())
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+pub struct Changes {
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    time_zone: Option<Option<String>>,
+    reference: Option<Option<String>>,
+    reference_origin: Option<Option<String>>,
+    metadata: Option<String>,
+    updated_at: NaiveDateTime,
+}
+
+impl Update for Users {
+    type Changes = Changes;
+
+    fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<Changes, ApiError> {
+        let mut reader = Reader::new(document);
+        let email = reader.string("email", parse_email);
+        let first_name = reader.string("first_name", |v| parse_text(v, 100));
+        let last_name = reader.string("last_name", |v| parse_text(v, 100));
+        let time_zone = reader.string("time_zone", parse_time_zone).into_change();
+        let common = Common::read(&mut reader);
+        let changes = Changes {
+            email: reader.not_null("email", email),
+            first_name: reader.not_null("first_name", first_name),
+            last_name: reader.not_null("last_name", last_name),
+            time_zone,
+            metadata: common.metadata,
+            reference: common.reference.into_change(),
+            reference_origin: common.reference_origin.into_change(),
+            updated_at: now(),
+        };
+        reader.finish()?;
+        Ok(changes)
+    }
+
+    fn update(tx: &mut Tx, record: &Authorized<User>, changes: Changes) -> Result<&'static str, ApiError> {
+        if let Some(email) = &changes.email {
+            if find_by_email(tx.conn, email)?.is_some_and(|u| u.id != record.id) {
+                return Err(ApiError::invalid(Invalid::attribute("email", "A user with this email already exists.")));
+            }
+        }
+        diesel::update(users::table.find(&record.id)).set(&changes).execute(tx.conn)?;
+        Ok("update")
+    }
+}

@@ -1,0 +1,80 @@
+//! `versions`: the audit trail, read-only. Every write of every other type adds one.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::versions;
+use crate::resources::model::{stored, Resource};
+use crate::spec::{Attribute, Kind, Relationship, ResourceSpec, Tenancy, FILTER, SORT};
+
+pub struct Versions;
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
+#[diesel(table_name = versions)]
+pub struct Version {
+    pub id: String,
+    pub organization_id: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub event: String,
+    pub changes: String,
+    pub who: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub uuid: Option<String>,
+    pub reference: Option<String>,
+    pub reference_origin: Option<String>,
+    pub metadata: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    resource_type: &'a str,
+    resource_id: &'a str,
+    event: &'a str,
+    #[serde(serialize_with = "crate::views::json")]
+    changes: &'a str,
+    #[serde(serialize_with = "crate::views::json")]
+    who: &'a str,
+    ip_address: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    uuid: Option<&'a str>,
+}
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    type_name: "versions",
+    attributes: &[
+        Attribute::new("resource_type", Kind::String, FILTER | SORT),
+        Attribute::new("resource_id", Kind::String, FILTER),
+        Attribute::new("event", Kind::String, FILTER),
+        Attribute::new("changes", Kind::Object, 0),
+        Attribute::new("who", Kind::Object, 0),
+        Attribute::new("ip_address", Kind::String, 0),
+        Attribute::new("user_agent", Kind::String, 0),
+        Attribute::new("uuid", Kind::String, FILTER),
+    ],
+    relationships: &[Relationship::to_one("organization", "organizations", "organization_id", 0)],
+    tenancy: Tenancy::OrganizationColumn("organization_id"),
+};
+
+impl Resource for Versions {
+    type Row = Version;
+    const SPEC: &'static ResourceSpec = &SPEC;
+    stored!(versions, Version, [organization_id, resource_id]);
+
+    fn attributes(row: &Version) -> impl Serialize + '_ {
+        Attributes {
+            resource_type: &row.resource_type,
+            resource_id: &row.resource_id,
+            event: &row.event,
+            changes: &row.changes,
+            who: &row.who,
+            ip_address: row.ip_address.as_deref(),
+            user_agent: row.user_agent.as_deref(),
+            uuid: row.uuid.as_deref(),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Writing through the policy, with a version for every write. A type supplies its decoding
+//! and its statements (`Create`, `Update`, `Delete`); `Tx` owns what every write shares:
+//! authorization, related records of the same organization, and the audit trail.
+
+use crate::db::rows;
+use crate::db::AnyConnection;
+use crate::domain::audit::{self, Audit, Event};
+use crate::domain::policy::{Action, Authorized, Caller, CreateIn, Owner};
+use crate::error::{ApiError, Invalid, Source};
+use crate::jsonapi::document::ResourceDocument;
+use crate::resources::model::{owner, Resource};
+use crate::resources::read;
+use crate::spec::Catalog;
+
+/// One write transaction: the connection, who writes, and what versions record.
+pub struct Tx<'a> {
+    pub conn: &'a mut AnyConnection,
+    pub caller: &'a mut Caller,
+    pub audit: &'a Audit,
+    pub catalog: &'a dyn Catalog,
+    /// Organizations' domains are `<slug>.<domain_suffix>`.
+    pub domain_suffix: &'a str,
+}
+
+impl Tx<'_> {
+    /// A record the caller may `action`, through the policy.
+    pub fn find<T: Resource>(&mut self, id: &str, action: Action) -> Result<Authorized<T::Row>, ApiError> {
+        read::find::<T>(self.conn, self.caller, id, action)
+    }
+
+    /// A record a relationship of the document names, which must belong to `organization_id`:
+    /// 404 when it does not exist for the caller (JSON:API 1.1 §9.1.?), 422 at the relationship
+    /// when it belongs to another of the caller's organizations.
+    pub fn related<T: Resource>(&mut self, relationship: &str, id: &str, organization_id: &str) -> Result<T::Row, ApiError> {
+        let missing = || ApiError::not_found(T::SPEC.type_name, id);
+        let row = rows::find::<T::Row>(self.conn, T::SPEC.type_name, id)?.ok_or_else(missing)?;
+        match owner::<T>(&row) {
+            Owner::Organization(o) if o == organization_id => Ok(row),
+            Owner::Organization(o) if self.caller.is_member(o) => Err(ApiError::invalid(Invalid::relationship(
+                relationship,
+                format!("{relationship} must be one of this organization's {}.", T::SPEC.type_name),
+            ))),
+            _ => Err(missing()),
+        }
+    }
+
+    /// Inserts a row and records its creation.
+    pub fn insert<T: Resource>(&mut self, row: T::Row) -> Result<T::Row, ApiError> {
+        T::insert(self.conn, &row)?;
+        self.record::<T>("create", None, Some(&row))?;
+        Ok(row)
+    }
+
+    /// The row as it is now, after `event` changed it; a version when anything changed (or
+    /// always, for a custom action).
+    pub fn updated<T: Resource>(&mut self, before: &T::Row, event: &str) -> Result<T::Row, ApiError> {
+        let id = T::id(before);
+        let after = rows::find::<T::Row>(self.conn, T::SPEC.type_name, id)?
+            .ok_or_else(|| ApiError::internal("a record written in this transaction vanished"))?;
+        self.record::<T>(event, Some(before), Some(&after))?;
+        Ok(after)
+    }
+
+    pub fn delete<T: Resource>(&mut self, record: Authorized<T::Row>) -> Result<(), ApiError> {
+        let row = record.into_inner();
+        T::delete(self.conn, T::id(&row))?;
+        self.record::<T>("destroy", Some(&row), None)
+    }
+
+    /// Writes a version of a row of `T`: its changes between `before` and `after`. An update
+    /// that changed nothing records nothing; records without an organization (users) have no
+    /// audit trail.
+    pub fn record<T: Resource>(&mut self, event: &str, before: Option<&T::Row>, after: Option<&T::Row>) -> Result<(), ApiError> {
+        let Some(subject) = after.or(before) else { return Ok(()) };
+        let Owner::Organization(organization_id) = owner::<T>(subject) else { return Ok(()) };
+        let changes = audit::changes(before, after)?;
+        if event == "update" && changes.is_empty() {
+            return Ok(());
+        }
+        let event = Event { resource_type: T::SPEC.type_name, resource_id: T::id(subject), organization_id, name: event, changes };
+        audit::record(self.conn, self.audit, event)
+    }
+}
+
+/// A type that can be created with `POST /<type>`.
+pub trait Create: Resource {
+    /// The document's values, checked by the type's rules (422s) before any database work.
+    type New: Send + 'static;
+
+    fn decode(document: &ResourceDocument, catalog: &dyn Catalog) -> Result<Self::New, ApiError>;
+
+    /// Slow work on the values before the transaction (hashing a new secret), off the async
+    /// workers.
+    fn prepare(new: Self::New) -> Self::New {
+        new
+    }
+
+    /// An attribute the create response shows once (a new secret).
+    fn revealed(_new: &Self::New) -> Option<(&'static str, String)> {
+        None
+    }
+
+    /// The organization the document puts the record in (404 when it does not exist); `None`
+    /// for an organization itself, which any user may found.
+    fn organization(tx: &mut Tx, new: &Self::New) -> Result<Option<String>, ApiError>;
+
+    /// Builds and inserts the row (through `tx.insert`), with whatever goes with it.
+    fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Self::New) -> Result<Self::Row, ApiError>;
+}
+
+/// A type that can be updated with `PATCH /<type>/:id`.
+pub trait Update: Resource {
+    type Changes: Send + 'static;
+
+    fn decode(document: &ResourceDocument, catalog: &dyn Catalog) -> Result<Self::Changes, ApiError>;
+
+    fn prepare(changes: Self::Changes) -> Self::Changes {
+        changes
+    }
+
+    fn revealed(_changes: &Self::Changes) -> Option<(&'static str, String)> {
+        None
+    }
+
+    /// Applies the changes; returns the version's event (`update`, or a custom action's name).
+    fn update(tx: &mut Tx, record: &Authorized<Self::Row>, changes: Self::Changes) -> Result<&'static str, ApiError>;
+}
+
+/// A type that can be deleted with `DELETE /<type>/:id`.
+pub trait Delete: Resource {
+    /// What must hold before the record goes, and what goes with it.
+    fn check(_tx: &mut Tx, _record: &Authorized<Self::Row>) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+pub fn create<T: Create>(tx: &mut Tx, new: T::New) -> Result<T::Row, ApiError> {
+    let place = match T::organization(tx, &new)? {
+        Some(organization_id) => tx.caller.create_in(T::SPEC, &organization_id)?,
+        None => tx.caller.found(),
+    };
+    T::create(tx, place, new)
+}
+
+pub fn update<T: Update>(tx: &mut Tx, id: &str, changes: T::Changes) -> Result<T::Row, ApiError> {
+    let record = tx.find::<T>(id, Action::Update)?;
+    let event = T::update(tx, &record, changes)?;
+    tx.updated::<T>(&record, event)
+}
+
+pub fn delete<T: Delete>(tx: &mut Tx, id: &str) -> Result<(), ApiError> {
+    let record = tx.find::<T>(id, Action::Destroy)?;
+    T::check(tx, &record)?;
+    tx.delete::<T>(record)
+}
+
+/// The id a required to-one relationship names (the decoder has checked it is there).
+pub fn required_link(document: &ResourceDocument, name: &str) -> Result<String, ApiError> {
+    document.linked(name).flatten().ok_or_else(|| {
+        ApiError::invalid(Invalid { location: document.relationship_source(name), detail: format!("{name} is required.") })
+    })
+}
+
+/// A refusal of a value because of the record's state, at the attribute.
+pub fn refuse(name: &str, detail: impl Into<String>) -> ApiError {
+    ApiError::invalid(Invalid::attribute(name, detail))
+}
+
+/// A refusal that names no member of the request.
+pub fn forbid(detail: impl Into<String>) -> ApiError {
+    ApiError::Forbidden { detail: detail.into(), location: Source::None }
+}
