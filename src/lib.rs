@@ -1,10 +1,12 @@
 //! provisioning: organizations, members, roles and API credentials over a JSON:API that speaks
 //! the Commerce Layer Provisioning API's wire format.
 //!
-//! A request travels: `http` (extractors, thin handlers) → `jsonapi` (documents and query
-//! parameters against each type's allow-list) → `domain` (validated values) → `db` (diesel on
-//! SQLite or PostgreSQL, on the blocking pool) → `views` (JSON:API documents with links), with
-//! `error` turning every failure into a JSON:API errors document.
+//! A request travels one road, and each module imports only those after it:
+//! `http` (routes, extractors, thin handlers, OAuth) → `auth` (keys and tokens) → `resources`
+//! (one module per type, the registry, and the shared read and write machinery) → `jsonapi`
+//! (media types, request documents, query parameters) → `domain` (rules, the policy, the audit
+//! trail) → `db` (diesel on SQLite or PostgreSQL) → `views` (documents rendered from typed
+//! rows) → `spec` (the allow-lists and the parsed query every layer shares) → `error`.
 
 pub mod auth;
 pub mod cli;
@@ -14,5 +16,6 @@ pub mod error;
 pub mod http;
 pub mod jsonapi;
 pub mod resources;
+pub mod spec;
 pub mod startup;
 pub mod views;

@@ -1,6 +1,6 @@
 use clap::Parser;
 use provisioning::cli::{Cli, Command, Settings, UsersCommand};
-use provisioning::db::users::{self, Credentials};
+use provisioning::resources::users::{self, Credentials};
 use provisioning::startup::{open_database, Application};
 
 #[actix_web::main]

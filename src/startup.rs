@@ -10,7 +10,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::auth::keys::KeySet;
 use crate::cli::Settings;
-use crate::db::users::{self, Credentials};
+use crate::resources::users::{self, Credentials};
 use crate::db::{self, Database};
 use crate::http::{self, auth, AppState};
 use crate::jsonapi::media;
@@ -86,6 +86,7 @@ impl Application {
             secrets: Default::default(),
             verified: Default::default(),
             domain_suffix: settings.organization_domain.clone(),
+            registry: &crate::resources::REGISTRY,
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -1,6 +1,7 @@
-//! `/api` is for users holding a valid provisioning token: signed by us, unexpired, not
-//! revoked, issued to a user credential. Everything else answers 401 with
-//! `WWW-Authenticate: Bearer` (RFC 6750 §3) before any handler runs.
+//! `/api` is for users holding a valid provisioning token: signed by us, unexpired, issued to
+//! a user credential (and, checked with the request's database work, not revoked, its user
+//! still there). Everything else answers 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3)
+//! before any handler runs.
 
 use std::future::{ready, Ready};
 
@@ -9,12 +10,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use diesel::sql_types::{BigInt, Text};
-use diesel::QueryableByName;
-
 use crate::auth::tokens::{verify, TokenError, PROVISIONING_SCOPE};
-use crate::auth::Caller;
-use crate::db::sql::Sql;
+use crate::domain::policy::Session;
 use crate::error::ApiError;
 use crate::http::State;
 
@@ -29,14 +26,6 @@ fn bearer(request: &ServiceRequest) -> Result<String, ApiError> {
         }
         _ => Err(ApiError::Unauthorized("The Authorization header must be: Bearer <token>.".into())),
     }
-}
-
-#[derive(QueryableByName)]
-struct TokenHolder {
-    #[diesel(sql_type = Text)]
-    email: String,
-    #[diesel(sql_type = BigInt)]
-    revoked: i64,
 }
 
 pub async fn authenticate(
@@ -71,22 +60,9 @@ pub async fn authenticate(
             .into())
         }
     };
-    // One round trip: the user still exists, and the token is not revoked.
-    let (id, jti) = (user_id.clone(), claims.jti.clone());
-    let holder = state
-        .db
-        .run(move |conn| {
-            let mut sql = Sql::new("SELECT email, (SELECT COUNT(*) FROM revoked_tokens WHERE jti = ");
-            sql.text(jti).push(") AS revoked FROM users WHERE id = ").text(id);
-            Ok(sql.load::<TokenHolder>(conn)?.into_iter().next())
-        })
-        .await?;
-    let holder = match holder {
-        Some(holder) if holder.revoked == 0 => holder,
-        Some(_) => return Err(ApiError::Unauthorized("The access token has been revoked.".into()).into()),
-        None => return Err(ApiError::Unauthorized("The access token's user no longer exists.".into()).into()),
-    };
-    request.extensions_mut().insert(Caller { user_id, email: holder.email, jti: claims.jti });
+    // The user's existence and the token's revocation are checked with the request's own
+    // database work, in the same hop (`AppState::as_caller`).
+    request.extensions_mut().insert(Session { user_id, jti: claims.jti });
     next.call(request).await
 }
 
@@ -99,15 +75,15 @@ fn unauthorized(error: TokenError) -> ApiError {
     })
 }
 
-impl FromRequest for Caller {
+impl FromRequest for Session {
     type Error = ApiError;
-    type Future = Ready<Result<Caller, ApiError>>;
+    type Future = Ready<Result<Session, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(
             request
                 .extensions()
-                .get::<Caller>()
+                .get::<Session>()
                 .cloned()
                 .ok_or_else(|| ApiError::Unauthorized("A bearer access token is required.".into())),
         )

@@ -1,34 +1,44 @@
-//! HTTP: the app state, the routes, and the handlers every resource type shares (list, show,
-//! related, relationship linkage). Type modules add their writes.
+//! HTTP: the app state, the routes, and thin handlers. Every resource type gets the same
+//! routes from its registration (`routes::<T>()`), its writes where it implements them, and
+//! each request does its database work, authentication included, in one blocking-pool hop.
 
-pub mod access;
-pub mod apis;
+pub mod actions;
 pub mod auth;
-pub mod credentials;
 pub mod oauth;
-pub mod organizations;
+pub mod read;
 pub mod users;
+pub mod write;
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
 
 use crate::auth::keys::KeySet;
-use crate::auth::Caller;
-use crate::db::resources::{self as shared, ResourceType};
-use crate::db::sql::Sql;
 use crate::db::{AnyConnection, Database};
-use crate::domain::access::{authorize, scope, Action};
+use crate::domain::audit::Audit;
+use crate::domain::policy::{Caller, Session};
 use crate::error::ApiError;
-use crate::jsonapi::query::{Allowed, Query};
-use crate::jsonapi::spec::{Cardinality, Tenancy};
-use crate::resources;
-use crate::views::{identifier, respond, Renderer, ResourceObject};
+use crate::http::auth::RequestContext;
+use crate::resources::api_credentials::ApiCredentials;
+use crate::resources::api_resources::ApiResources;
+use crate::resources::api_scopes::ApiScopes;
+use crate::resources::application_memberships::ApplicationMemberships;
+use crate::resources::membership_profiles::MembershipProfiles;
+use crate::resources::memberships::Memberships;
+use crate::resources::model::Resource;
+use crate::resources::organizations::Organizations;
+use crate::resources::permissions::Permissions;
+use crate::resources::roles::Roles;
+use crate::resources::versions::Versions;
+use crate::resources::write::{Create, Delete, Update};
+use crate::resources::Registry;
+use crate::views::Links;
 
 pub struct AppState {
     pub db: Database,
+    pub registry: &'static Registry,
     /// `<PUBLIC_URL>/api`: the base of every link we render.
     pub api_base: String,
     /// `<PUBLIC_URL>`: the `iss` of every token.
@@ -42,302 +52,156 @@ pub struct AppState {
     pub domain_suffix: String,
 }
 
+impl AppState {
+    pub fn links(&self) -> Links<'_> {
+        Links { base: &self.api_base }
+    }
+
+    /// Runs `work` with the caller authenticated on the same pooled connection, on the
+    /// blocking pool: one hop per request.
+    pub async fn as_caller<T, F>(&self, session: Session, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut Caller) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.db
+            .run(move |conn| {
+                let mut caller = Caller::authenticate(conn, &session)?;
+                work(conn, &mut caller)
+            })
+            .await
+    }
+
+    /// Like `as_caller`, inside one transaction.
+    pub async fn transaction_as_caller<T, F>(&self, session: Session, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut Caller) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.db
+            .transaction(move |conn| {
+                let mut caller = Caller::authenticate(conn, &session)?;
+                work(conn, &mut caller)
+            })
+            .await
+    }
+}
+
 pub type State = web::Data<AppState>;
 
-/// Mounts every resource type under `/api`.
+pub fn audit(caller: &Caller, context: &RequestContext) -> Audit {
+    Audit {
+        user_id: caller.user_id.clone(),
+        email: caller.email.clone(),
+        ip_address: context.ip_address.clone(),
+        user_agent: context.user_agent.clone(),
+        request_id: context.request_id.clone(),
+    }
+}
+
+/// Mounts every resource type under `/api`. Specific routes (custom actions, the writable
+/// relationship) go before the generic ones they would otherwise match.
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
-    cfg.configure(users::configure)
-        .configure(organizations::configure)
-        .configure(access::configure)
-        // Before the credentials' generic routes: it adds writes to one relationship endpoint.
-        .configure(apis::configure_grants)
-        .configure(credentials::configure)
-        .configure(apis::configure);
+    cfg.configure(users::configure).configure(actions::configure);
+    // No DELETE: the reference has none for organizations.
+    routes::<Organizations>().create().update().mount(cfg);
+    routes::<Roles>().create().update().mount(cfg);
+    routes::<Permissions>().create().update().mount(cfg);
+    routes::<Memberships>().create().update().delete().mount(cfg);
+    routes::<MembershipProfiles>().create().update().delete().mount(cfg);
+    routes::<Versions>().mount(cfg);
+    routes::<ApiCredentials>().create().update().delete().mount(cfg);
+    routes::<ApplicationMemberships>().create().update().delete().mount(cfg);
+    routes::<ApiResources>().create().update().delete().mount(cfg);
+    routes::<ApiScopes>().create().update().delete().mount(cfg);
 }
 
 /// A `web::Resource` that answers 405 with an `Allow` header for methods it does not route.
-pub fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
-        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allow));
-        response
+pub fn resource(path: &str, allow: String) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move {
+            let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+            if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
     }))
 }
 
-/// The collection, member, related and relationship routes every type has for reading.
-/// `writes` adds the type's own create, update and delete routes.
-pub fn routes(
-    cfg: &mut web::ServiceConfig,
-    resource_type: &'static dyn ResourceType,
-    collection_allow: &'static str,
-    member_allow: &'static str,
-    writes: impl FnOnce(actix_web::Resource, actix_web::Resource) -> (actix_web::Resource, actix_web::Resource),
-) {
-    let name = resource_type.spec().type_name;
-    let collection = resource(&format!("/{name}"), collection_allow).route(
-        web::get()
-            .to(move |state: State, request: HttpRequest, caller: Caller| list(state, request, caller, resource_type)),
-    );
-    let member = resource(&format!("/{name}/{{id}}"), member_allow).route(web::get().to(
-        move |state: State, request: HttpRequest, caller: Caller, id: web::Path<String>| {
-            show(state, request, caller, resource_type, id.into_inner())
-        },
-    ));
-    let (collection, member) = writes(collection, member);
-    cfg.service(collection).service(member);
-    cfg.service(resource(&format!("/{name}/{{id}}/relationships/{{relationship}}"), "GET").route(web::get().to(
-        move |state: State, caller: Caller, path: web::Path<(String, String)>| {
-            let (id, relationship) = path.into_inner();
-            linkage(state, caller, resource_type, id, relationship)
-        },
-    )));
-    cfg.service(resource(&format!("/{name}/{{id}}/{{relationship}}"), "GET").route(web::get().to(
-        move |state: State, request: HttpRequest, caller: Caller, path: web::Path<(String, String)>| {
-            let (id, relationship) = path.into_inner();
-            related(state, request, caller, resource_type, id, relationship)
-        },
-    )));
+/// The routes of one type: reads always; creates, updates and deletes as the type allows.
+pub struct Routes<T> {
+    collection: Vec<(&'static str, actix_web::Route)>,
+    member: Vec<(&'static str, actix_web::Route)>,
+    updatable: bool,
+    _type: PhantomData<T>,
 }
 
-async fn list(
-    state: State,
-    request: HttpRequest,
-    caller: Caller,
-    resource_type: &'static dyn ResourceType,
-) -> Result<HttpResponse, ApiError> {
-    let query = Query::parse(resource_type.spec(), request.query_string(), Allowed::List)?;
-    let path = format!("/{}", resource_type.spec().type_name);
-    page(&state, caller, query, path, resource_type, Vec::new()).await
-}
-
-/// Renders one page of `resource_type` under `conditions`, limited to what the caller may read.
-async fn page(
-    state: &State,
-    caller: Caller,
-    query: Query,
-    path: String,
-    resource_type: &'static dyn ResourceType,
-    mut conditions: Vec<Sql>,
-) -> Result<HttpResponse, ApiError> {
-    conditions.push(scope(resource_type.spec(), &caller, Some(Action::Read)));
-    let (objects, included, count, query) = state
-        .db
-        .run(move |conn| {
-            let (mut objects, count) = shared::list(conn, resource_type, &query, conditions)?;
-            let included = included(conn, &caller, &mut objects, &query)?;
-            Ok((objects, included, count, query))
-        })
-        .await?;
-    let renderer = Renderer { base: &state.api_base, fields: &query.fields };
-    Ok(respond(StatusCode::OK, &renderer.page(&path, &query, &objects, included.as_deref(), count)))
-}
-
-/// The included resources when `include` was asked for (an empty list when none matched).
-pub fn included(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    objects: &mut [ResourceObject],
-    query: &Query,
-) -> Result<Option<Vec<ResourceObject>>, ApiError> {
-    if query.include.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(shared::include(conn, caller, objects, &query.include)?))
-}
-
-/// The organization a record belongs to.
-pub fn organization_of(object: &ResourceObject) -> Option<&str> {
-    match object.spec.tenancy {
-        Tenancy::Organization => Some(&object.id),
-        Tenancy::OrganizationColumn(column) => object.foreign_key_value(column),
-        Tenancy::Caller => None,
+pub fn routes<T: Resource>() -> Routes<T> {
+    Routes {
+        collection: vec![("GET", web::get().to(read::list::<T>))],
+        member: vec![("GET", web::get().to(read::show::<T>))],
+        updatable: false,
+        _type: PhantomData,
     }
 }
 
-/// Loads one record for `action`: 404 unless it exists in an organization the caller belongs
-/// to, 403 unless their role allows the action on its type.
-pub fn load_for(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    resource_type: &dyn ResourceType,
-    id: &str,
-    action: Action,
-) -> Result<ResourceObject, ApiError> {
-    let spec = resource_type.spec();
-    let missing = || ApiError::not_found(spec.type_name, id);
-    let object = shared::find(conn, resource_type, id, vec![scope(spec, caller, None)])?.ok_or_else(missing)?;
-    if let Some(organization_id) = organization_of(&object) {
-        authorize(conn, caller, organization_id, spec.type_name, action, missing)?;
+impl<T: Resource> Routes<T> {
+    pub fn create(mut self) -> Self
+    where
+        T: Create,
+    {
+        self.collection.push(("POST", web::post().to(write::create::<T>)));
+        self
     }
-    Ok(object)
-}
 
-/// One resource with its includes, as a response with `status` (200 for reads and updates,
-/// 201 with `Location` for creates).
-pub fn single_response(
-    state: &AppState,
-    status: StatusCode,
-    object: &ResourceObject,
-    included: Option<&[ResourceObject]>,
-    query: &Query,
-) -> HttpResponse {
-    let renderer = Renderer { base: &state.api_base, fields: &query.fields };
-    let mut response = respond(status, &renderer.single(object, included));
-    if status == StatusCode::CREATED {
-        let location = renderer.self_link(object.type_name(), &object.id);
-        if let Ok(value) = header::HeaderValue::from_str(&location) {
-            response.headers_mut().insert(header::LOCATION, value);
+    pub fn update(mut self) -> Self
+    where
+        T: Update,
+    {
+        self.member.push(("PATCH", web::patch().to(write::update::<T>)));
+        self.updatable = true;
+        self
+    }
+
+    pub fn delete(mut self) -> Self
+    where
+        T: Delete,
+    {
+        self.member.push(("DELETE", web::delete().to(write::delete::<T>)));
+        self
+    }
+
+    pub fn mount(self, cfg: &mut web::ServiceConfig) {
+        let name = T::SPEC.type_name;
+        let allow = |routes: &[(&str, actix_web::Route)]| routes.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(", ");
+        let mut collection = resource(&format!("/{name}"), allow(&self.collection));
+        for (_, route) in self.collection {
+            collection = collection.route(route);
         }
-    }
-    response
-}
-
-/// A written record with its includes, rendered after its transaction: responses are built on
-/// the async worker, never on the blocking pool.
-pub type Rendered = (ResourceObject, Option<Vec<ResourceObject>>, Query);
-
-pub fn reply(state: &AppState, status: StatusCode, (object, included, query): Rendered) -> HttpResponse {
-    single_response(state, status, &object, included.as_deref(), &query)
-}
-
-/// Renders `object` with the includes `query` asks for.
-pub fn with_includes(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    object: ResourceObject,
-    query: Query,
-) -> Result<(ResourceObject, Option<Vec<ResourceObject>>, Query), ApiError> {
-    let mut objects = [object];
-    let included = included(conn, caller, &mut objects, &query)?;
-    let [object] = objects;
-    Ok((object, included, query))
-}
-
-async fn show(
-    state: State,
-    request: HttpRequest,
-    caller: Caller,
-    resource_type: &'static dyn ResourceType,
-    id: String,
-) -> Result<HttpResponse, ApiError> {
-    let query = Query::parse(resource_type.spec(), request.query_string(), Allowed::Single)?;
-    let (object, included, query) = state
-        .db
-        .run(move |conn| {
-            let object = load_for(conn, &caller, resource_type, &id, Action::Read)?;
-            with_includes(conn, &caller, object, query)
-        })
-        .await?;
-    Ok(single_response(&state, StatusCode::OK, &object, included.as_deref(), &query))
-}
-
-fn unknown_relationship(resource_type: &dyn ResourceType, name: &str) -> ApiError {
-    ApiError::NotFound(format!("{} has no relationship named {name:?}.", resource_type.spec().type_name))
-}
-
-/// `GET /<type>/<id>/<relationship>`: the related records, with the same query support as a list.
-async fn related(
-    state: State,
-    request: HttpRequest,
-    caller: Caller,
-    resource_type: &'static dyn ResourceType,
-    id: String,
-    name: String,
-) -> Result<HttpResponse, ApiError> {
-    let relationship =
-        resource_type.spec().relationship(&name).ok_or_else(|| unknown_relationship(resource_type, &name))?;
-    let source = {
-        let (id, caller) = (id.clone(), caller.clone());
-        state.db.run(move |conn| load_for(conn, &caller, resource_type, &id, Action::Read)).await?
-    };
-    let path = format!("/{}/{}/{}", resource_type.spec().type_name, id, relationship.name);
-    let target = resources::find(relationship.target);
-    match (relationship.cardinality, target) {
-        (Cardinality::ToOne { .. }, Some(target)) => {
-            let query = Query::parse(target.spec(), request.query_string(), Allowed::Single)?;
-            let mut conditions: Vec<_> = shared::related_condition(&source, relationship).into_iter().collect();
-            conditions.push(scope(target.spec(), &caller, Some(Action::Read)));
-            let found = state
-                .db
-                .run(move |conn| {
-                    let mut select = crate::db::sql::Select::from(target.spec().type_name);
-                    select.conditions = conditions;
-                    match target.load(conn, &select)?.into_iter().next() {
-                        Some(object) => with_includes(conn, &caller, object, query).map(Some),
-                        None => Ok(None),
-                    }
+        let mut member = resource(&format!("/{name}/{{id}}"), allow(&self.member));
+        for (_, route) in self.member {
+            member = member.route(route);
+        }
+        if !self.updatable {
+            // JSON:API 1.1 §9.2: an update the server does not support is forbidden.
+            member = member.route(web::patch().to(move || async move {
+                Err::<HttpResponse, _>(ApiError::Forbidden {
+                    detail: format!("{name} cannot be updated."),
+                    location: crate::error::Source::None,
                 })
-                .await?;
-            match found {
-                Some((object, included, query)) => {
-                    Ok(single_response(&state, StatusCode::OK, &object, included.as_deref(), &query))
-                }
-                None => Ok(respond(
-                    StatusCode::OK,
-                    &serde_json::json!({
-                        "data": null,
-                        "links": { "self": format!("{}{}", state.api_base, path) },
-                        "jsonapi": crate::jsonapi::version_object(),
-                    }),
-                )),
-            }
+            }));
         }
-        (_, Some(target)) => {
-            let query = Query::parse(target.spec(), request.query_string(), Allowed::List)?;
-            let condition = shared::related_condition(&source, relationship).into_iter().collect();
-            page(&state, caller, query, path, target, condition).await
-        }
-        // The target type is not served yet, so there is nothing behind the relationship.
-        (_, None) => {
-            let query = Query::default();
-            let renderer = Renderer { base: &state.api_base, fields: &query.fields };
-            Ok(respond(StatusCode::OK, &renderer.page(&path, &query, &[], None, 0)))
-        }
-    }
-}
-
-/// `GET /<type>/<id>/relationships/<relationship>`: the linkage alone.
-async fn linkage(
-    state: State,
-    caller: Caller,
-    resource_type: &'static dyn ResourceType,
-    id: String,
-    name: String,
-) -> Result<HttpResponse, ApiError> {
-    let relationship =
-        resource_type.spec().relationship(&name).ok_or_else(|| unknown_relationship(resource_type, &name))?;
-    let type_name = resource_type.spec().type_name;
-    let data = {
-        let id = id.clone();
-        state
-            .db
-            .run(move |conn| {
-                let source = load_for(conn, &caller, resource_type, &id, Action::Read)?;
-                Ok(match relationship.cardinality {
-                    Cardinality::ToOne { column } => source
-                        .foreign_key_value(column)
-                        .map(|target_id| identifier(relationship.target, target_id))
-                        .unwrap_or(Value::Null),
-                    _ => Value::Array(
-                        shared::to_many_ids(conn, &caller, &source, relationship)?
-                            .iter()
-                            .map(|target_id| identifier(relationship.target, target_id))
-                            .collect(),
-                    ),
-                })
-            })
-            .await?
-    };
-    let fields = Default::default();
-    let renderer = Renderer { base: &state.api_base, fields: &fields };
-    Ok(respond(StatusCode::OK, &renderer.linkage(type_name, &id, relationship.name, data)))
-}
-
-/// The id a to-one relationship of the document points at, if it was given.
-pub fn linked_id(document: &crate::jsonapi::document::ResourceDocument, name: &str) -> Option<Option<String>> {
-    match document.relationship(name) {
-        Some(crate::jsonapi::document::Linkage::One(id)) => Some(id.clone()),
-        _ => None,
+        cfg.service(collection).service(member);
+        cfg.service(
+            resource(&format!("/{name}/{{id}}/relationships/{{relationship}}"), "GET".into())
+                .route(web::get().to(read::linkage::<T>))
+                .route(web::post().to(actions::unsupported_relationship_update))
+                .route(web::patch().to(actions::unsupported_relationship_update))
+                .route(web::delete().to(actions::unsupported_relationship_update)),
+        );
+        cfg.service(resource(&format!("/{name}/{{id}}/{{relationship}}"), "GET".into()).route(web::get().to(read::related::<T>)));
     }
 }
 

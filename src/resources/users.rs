@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::users;
-use crate::db::sql::{Sql, Value};
+use crate::db::sql::Sql;
+use crate::spec::query::Value;
 use crate::db::AnyConnection;
 use crate::domain::policy::Authorized;
 use crate::domain::secrets::{generate_client_id, generate_client_secret, hash_secret};

@@ -124,6 +124,7 @@ pub fn attributes_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Serialize;
 
     #[derive(Serialize)]
     struct Own<'a> {

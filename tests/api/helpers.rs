@@ -245,7 +245,7 @@ impl TestApp {
         let url = self.database_url.clone();
         let email = email.to_string();
         let (user, credentials) = actix_web::rt::task::spawn_blocking(move || {
-            provisioning::db::users::create(&mut connect(&url), &email, "Test", "User").expect("creating a user")
+            provisioning::resources::users::create(&mut connect(&url), &email, "Test", "User").expect("creating a user")
         })
         .await
         .unwrap();

@@ -1,0 +1,165 @@
+//! Custom actions, small functions on the shared pieces: `transfer_ownership`, `resend`, the
+//! writable `api_scopes` relationship of API credentials, and the refusal of relationship
+//! updates nothing supports.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::db::grants;
+use crate::db::schema::memberships as membership_rows;
+use crate::domain::policy::{Action, RoleKind, Session};
+use crate::domain::{now, parse_email};
+use crate::error::{ApiError, Invalid, Source};
+use crate::http::auth::RequestContext;
+use crate::http::{audit, State};
+use crate::jsonapi::document::{Mode, ResourceDocument};
+use crate::jsonapi::media::Body;
+use crate::resources::api_credentials::{change_grants, ApiCredentials, Change};
+use crate::resources::memberships::{self, Memberships};
+use crate::resources::organizations::Organizations;
+use crate::resources::roles;
+use crate::resources::write::{forbid, Tx};
+use crate::spec::{Attribute, Kind, ResourceSpec, Tenancy, REQUIRED, UPDATE};
+use crate::views::{self, respond};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        crate::http::resource("/organizations/{id}/transfer_ownership", "PATCH".into()).route(web::patch().to(transfer_ownership)),
+    )
+    .service(crate::http::resource("/memberships/{id}/resend", "POST".into()).route(web::post().to(resend)))
+    .service(
+        crate::http::resource("/api_credentials/{id}/relationships/api_scopes", "GET, POST, PATCH, DELETE".into())
+            .route(web::get().to(|s: State, r: actix_web::HttpRequest, x: Session, id: web::Path<String>| {
+                crate::http::read::linkage::<ApiCredentials>(s, r, x, web::Path::from((id.into_inner(), "api_scopes".to_string())))
+            }))
+            .route(web::post().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
+                grant_scopes(s, x, c, id.into_inner(), b, Change::Add)
+            }))
+            .route(web::patch().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
+                grant_scopes(s, x, c, id.into_inner(), b, Change::Replace)
+            }))
+            .route(web::delete().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
+                grant_scopes(s, x, c, id.into_inner(), b, Change::Remove)
+            })),
+    );
+}
+
+/// JSON:API 1.1 §9.3: a relationship update the server does not support is forbidden.
+pub async fn unsupported_relationship_update(path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (_, name) = path.into_inner();
+    Err(ApiError::Forbidden { detail: format!("The relationship {name} cannot be changed here."), location: Source::None })
+}
+
+/// What `transfer_ownership` accepts: one attribute, on the organization's own document.
+static TRANSFER: ResourceSpec = ResourceSpec {
+    type_name: "organizations",
+    attributes: &[Attribute::new("new_owner_email", Kind::String, REQUIRED | UPDATE)],
+    relationships: &[],
+    tenancy: Tenancy::Organization,
+};
+
+/// `PATCH /organizations/:id/transfer_ownership`: the owner hands the organization to another
+/// active member, who becomes owner with the admin role. 202.
+async fn transfer_ownership(state: State, id: web::Path<String>, body: Body, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let document = ResourceDocument::decode(&body.0, &TRANSFER, Mode::Singleton { id: &id })?;
+    let mut errors = Vec::new();
+    let email = document.string("new_owner_email", &mut errors).value();
+    let email = match email.as_deref().map(parse_email) {
+        Some(Ok(email)) => email,
+        _ if !errors.is_empty() => return Err(ApiError::Validation(errors)),
+        _ => return Err(ApiError::invalid(Invalid::attribute("new_owner_email", "new_owner_email must be an email address."))),
+    };
+    let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
+    state
+        .transaction_as_caller(session, move |conn, caller| {
+            let audit = audit(caller, &context);
+            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
+            tx.find::<Organizations>(&id, Action::Read)?;
+            let current = memberships::by_email(tx.conn, &id, &tx.caller.email)?.filter(|m| m.owner);
+            let Some(current) = current else { return Err(forbid("Only the organization's owner can transfer its ownership.")) };
+            let next = memberships::by_email(tx.conn, &id, &email)?.filter(|m| m.status == "active");
+            let Some(next) = next else {
+                return Err(ApiError::invalid(Invalid::attribute("new_owner_email", "The new owner must be an active member of the organization.")));
+            };
+            if next.id == current.id {
+                return Ok(());
+            }
+            let admin = roles::builtin(tx.conn, &id, RoleKind::Admin)?.ok_or_else(|| ApiError::internal("organization without admin role"))?;
+            for (membership, owner) in [(&current, false), (&next, true)] {
+                diesel::update(membership_rows::table.find(&membership.id))
+                    .set((membership_rows::owner.eq(owner), membership_rows::role_id.eq(&admin.id), membership_rows::updated_at.eq(now())))
+                    .execute(tx.conn)?;
+                tx.updated::<Memberships>(membership, "transfer_ownership")?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// `POST /memberships/:id/resend`: the invitation of a pending membership goes out again.
+/// There is no mail transport yet: the invitation time is recorded, versioned and logged.
+async fn resend(state: State, id: web::Path<String>, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
+    state
+        .transaction_as_caller(session, move |conn, caller| {
+            let audit = audit(caller, &context);
+            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
+            let membership = tx.find::<Memberships>(&id, Action::Update)?;
+            if membership.status != "pending" {
+                return Err(ApiError::invalid(Invalid { location: Source::None, detail: "Only a pending membership has an invitation to resend.".into() }));
+            }
+            diesel::update(membership_rows::table.find(&id)).set(membership_rows::invited_at.eq(now())).execute(tx.conn)?;
+            tx.updated::<Memberships>(&membership, "resend")?;
+            tracing::info!(membership = %id, organization = %membership.organization_id, "membership invitation to resend");
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// The scope ids of a to-many linkage document (`{"data": [{"type": "api_scopes", "id": …}]}`),
+/// each once.
+fn decode_scope_linkage(body: &[u8]) -> Result<Vec<String>, ApiError> {
+    let document: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
+        code: "INVALID_DOCUMENT",
+        detail: format!("The request body is not valid JSON: {e}."),
+        location: Source::None,
+    })?;
+    let Some(Value::Array(items)) = document.get("data") else {
+        return Err(ApiError::document("/data", "A to-many relationship takes data: an array of resource identifiers."));
+    };
+    let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match (item.get("type").and_then(Value::as_str), item.get("id").and_then(Value::as_str)) {
+            (Some("api_scopes"), Some(id)) if !ids.iter().any(|known| known == id) => ids.push(id.to_string()),
+            (Some("api_scopes"), Some(_)) => {}
+            (Some(other), Some(_)) => return Err(ApiError::conflict(format!("/data/{i}/type"), format!("Expected api_scopes, not {other:?}."))),
+            _ => return Err(ApiError::document(format!("/data/{i}"), "A resource identifier needs a type and an id.")),
+        }
+    }
+    Ok(ids)
+}
+
+/// `POST|PATCH|DELETE /api_credentials/:id/relationships/api_scopes`.
+async fn grant_scopes(state: State, session: Session, context: RequestContext, id: String, body: Body, change: Change) -> Result<HttpResponse, ApiError> {
+    let scope_ids = decode_scope_linkage(&body.0)?;
+    let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
+    let credential_id = id.clone();
+    let ids = state
+        .transaction_as_caller(session, move |conn, caller| {
+            let audit = audit(caller, &context);
+            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
+            let credential = tx.find::<ApiCredentials>(&credential_id, Action::Update)?;
+            if change_grants(&mut tx, &credential, &scope_ids, change, "/data")? {
+                tx.updated::<ApiCredentials>(&credential, "update")?;
+            }
+            Ok(grants::granted_scope_ids(tx.conn, &credential_id)?)
+        })
+        .await?;
+    Ok(respond(StatusCode::OK, views::linkage(state.links(), &crate::resources::api_credentials::SPEC, &id, "api_scopes", "api_scopes", true, &ids)))
+}

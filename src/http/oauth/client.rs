@@ -1,0 +1,192 @@
+//! Client authentication at the token, revocation and introspection endpoints: a user's
+//! credential by its secret; an organization's credential as its `auth_method` says (HTTP
+//! Basic, the body, a signed assertion (RFC 7523), or, for a public client, its id alone).
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use base64::Engine as _;
+
+use crate::domain::secrets::verify_secret;
+use crate::error::ApiError;
+use crate::http::oauth::error::OAuthError;
+use crate::http::oauth::parameters::OAuthParameters;
+use crate::http::State;
+use crate::resources::api_credentials::{self as credentials, ApiCredential};
+use crate::db::rows;
+use crate::resources::model::Resource;
+use crate::resources::organizations::Organizations;
+use crate::resources::users;
+
+/// A client that authenticated at the token, revocation or introspection endpoint.
+#[derive(Debug, Clone)]
+pub enum Client {
+    User(Box<users::User>),
+    /// An organization's API credential, with the organization's slug.
+    Credential(Box<ApiCredential>, String),
+}
+
+impl Client {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Client::User(user) => &user.client_id,
+            Client::Credential(credential, _) => &credential.client_id,
+        }
+    }
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+async fn find_client(state: &State, client_id: String) -> Result<Option<Client>, OAuthError> {
+    Ok(state
+        .db
+        .run(move |conn| {
+            if let Some(user) = users::find_by_client_id(conn, &client_id)? {
+                return Ok(Some(Client::User(Box::new(user))));
+            }
+            let Some(credential) = credentials::find_by_client_id(conn, &client_id)? else { return Ok(None) };
+            let organization: Option<<Organizations as Resource>::Row> = rows::find(conn, "organizations", &credential.organization_id)?;
+            let slug = organization.map(|o| o.slug).unwrap_or_default();
+            Ok(Some(Client::Credential(Box::new(credential), slug)))
+        })
+        .await?)
+}
+
+/// Whether `secret` matches one of `hashes`: from the warm cache when this pair verified
+/// recently, else with argon2id on the blocking pool.
+async fn secret_matches(
+    state: &State,
+    client_id: &str,
+    secret: String,
+    hashes: Vec<String>,
+) -> Result<bool, OAuthError> {
+    let valid: Vec<&str> = hashes.iter().map(String::as_str).collect();
+    if state.secrets.verified(client_id, &secret, &valid) {
+        return Ok(true);
+    }
+    let checked = secret.clone();
+    let matched = web::block(move || hashes.into_iter().find(|hash| verify_secret(&checked, hash)))
+        .await
+        .map_err(|e| OAuthError::from(ApiError::from(e)))?;
+    match matched {
+        Some(hash) => {
+            state.secrets.remember(client_id, &secret, &hash);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Authenticates the client of a request: a user's credential by its secret; an organization's
+/// credential as its `auth_method` says (HTTP Basic, the body, a signed assertion, or, for a
+/// public client, its id alone).
+pub async fn authenticate(state: &State, parameters: &OAuthParameters) -> Result<Client, OAuthError> {
+    if let Some(assertion) = parameters.one("client_assertion")? {
+        return authenticate_assertion(state, parameters, assertion).await;
+    }
+    let (client_id, secret, basic) = parameters.client()?;
+    let client = find_client(state, client_id.clone()).await?.ok_or_else(|| OAuthError::invalid_client(basic))?;
+    let hashes = match &client {
+        Client::User(user) => vec![user.client_secret_hash.clone()],
+        Client::Credential(credential, _) => {
+            let wrong_method = |how: &str| OAuthError {
+                basic,
+                ..OAuthError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    format!("This client authenticates {how}."),
+                )
+            };
+            match credential.auth_method.as_str() {
+                "none" => return Ok(client),
+                "client_secret_basic" if !basic => return Err(wrong_method("with HTTP Basic (client_secret_basic)")),
+                "client_secret_post" if basic => {
+                    return Err(wrong_method("with client_secret in the body (client_secret_post)"))
+                }
+                "private_key_jwt" => return Err(wrong_method("with a signed client_assertion (private_key_jwt)")),
+                _ => credential.valid_secret_hashes(crate::domain::now()).into_iter().map(String::from).collect(),
+            }
+        }
+    };
+    let Some(secret) = secret else { return Err(OAuthError::invalid_client(basic)) };
+    if secret_matches(state, &client_id, secret, hashes).await? {
+        Ok(client)
+    } else {
+        Err(OAuthError::invalid_client(basic))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AssertionClaims {
+    sub: String,
+    jti: String,
+    exp: i64,
+}
+
+/// RFC 7523 §2.2: a JWT the client signed with its private key; iss and sub are its client id,
+/// aud names this token endpoint or the issuer, and each jti is good once.
+async fn authenticate_assertion(
+    state: &State,
+    parameters: &OAuthParameters,
+    assertion: &str,
+) -> Result<Client, OAuthError> {
+    if parameters.one("client_assertion_type")? != Some(JWT_BEARER) {
+        return Err(OAuthError::invalid_request(format!("client_assertion_type must be {JWT_BEARER}.")));
+    }
+    let refused = |why: &str| {
+        OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            format!("The client assertion is not valid: {why}."),
+        )
+    };
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| refused("not a JWT"))?;
+    let unverified: serde_json::Value = assertion
+        .split('.')
+        .nth(1)
+        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| refused("unreadable claims"))?;
+    let client_id = unverified["sub"].as_str().ok_or_else(|| refused("no sub"))?.to_string();
+    if parameters.one("client_id")?.is_some_and(|given| given != client_id) {
+        return Err(refused("client_id and sub differ"));
+    }
+    let client = find_client(state, client_id.clone()).await?.ok_or_else(|| refused("unknown client"))?;
+    let Client::Credential(credential, _) = &client else { return Err(refused("this client has no public key")) };
+    let (true, Some(pem)) =
+        (credential.auth_method == credentials::PRIVATE_KEY_JWT, &credential.public_key)
+    else {
+        return Err(refused("this client does not authenticate with private_key_jwt"));
+    };
+    use jsonwebtoken::Algorithm::*;
+    let key = match header.alg {
+        RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes()),
+        ES256 | ES384 => jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes()),
+        _ => return Err(refused("unsupported algorithm")),
+    }
+    .map_err(|_| refused("the stored key does not fit the algorithm"))?;
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_issuer(&[client_id.as_str()]);
+    let token_endpoint = format!("{}/oauth/token", state.issuer);
+    validation.set_audience(&[token_endpoint.as_str(), state.issuer.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    validation.leeway = 30;
+    let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation)
+        .map_err(|e| refused(&e.to_string()))?
+        .claims;
+    if claims.sub != client_id {
+        return Err(refused("sub must be the client id"));
+    }
+    let now = chrono::Utc::now().timestamp();
+    if claims.exp > now + 3600 {
+        return Err(refused("it must expire within an hour"));
+    }
+    let key = format!("{client_id}:{}", claims.jti);
+    let expires_at =
+        chrono::DateTime::from_timestamp(claims.exp + 60, 0).map(|t| t.naive_utc()).unwrap_or_else(crate::domain::now);
+    let fresh = state.db.transaction(move |conn| Ok(credentials::use_assertion(conn, &key, expires_at)?)).await?;
+    if !fresh {
+        return Err(refused("this assertion was already used"));
+    }
+    Ok(client)
+}
+

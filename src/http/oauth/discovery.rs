@@ -1,0 +1,31 @@
+//! RFC 8414 metadata and the JWK Set (RFC 7517) that verifies our tokens.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use serde_json::json;
+
+use crate::http::State;
+
+/// RFC 8414: what this authorization server is and does.
+pub async fn metadata(state: State) -> HttpResponse {
+    let issuer = &state.issuer;
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "access_token_signing_alg_values_supported": ["RS512"],
+        "scopes_supported": [crate::auth::tokens::PROVISIONING_SCOPE],
+    }))
+}
+
+pub async fn jwks(state: State) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(state.keys.jwks())
+}

@@ -1,0 +1,73 @@
+//! OAuth errors: RFC 6749 §5.2 JSON (`error`, `error_description`), plus an `errors` array of
+//! JSON:API-shaped objects, because Commerce Layer's js-auth reads failures only from `errors`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+use serde_json::json;
+
+use crate::error::ApiError;
+
+#[derive(Debug)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    /// The client tried HTTP Basic: answer with a Basic challenge (RFC 6749 §5.2).
+    pub basic: bool,
+}
+
+impl OAuthError {
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError { status, error, description: description.into(), basic: false }
+    }
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+    pub fn invalid_client(basic: bool) -> Self {
+        OAuthError {
+            basic,
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Client authentication failed: unknown client or wrong secret.",
+            )
+        }
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        let body = json!({
+            "error": self.error,
+            "error_description": self.description,
+            "errors": [{
+                "code": self.error.to_uppercase(),
+                "title": self.error,
+                "detail": self.description,
+                "status": self.status.as_u16().to_string(),
+            }],
+        });
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                if self.basic { "Basic realm=\"provisioning\"" } else { "Bearer" },
+            ));
+        }
+        response.json(body)
+    }
+}
+
+impl From<ApiError> for OAuthError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "Retry shortly.")
+            }
+            other => {
+                tracing::error!(error = %other, source = ?std::error::Error::source(&other), "oauth endpoint failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Something went wrong on our side.")
+            }
+        }
+    }
+}
+
