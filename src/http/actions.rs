@@ -60,21 +60,26 @@ static TRANSFER: ResourceSpec = ResourceSpec {
     tenancy: Tenancy::Organization,
 };
 
+fn new_owner(body: &[u8], id: &str) -> Result<String, ApiError> {
+    let document = ResourceDocument::decode(body, &TRANSFER, Mode::Singleton { id })?;
+    let mut errors = Vec::new();
+    let email = document.string("new_owner_email", &mut errors).value();
+    match email.as_deref().map(parse_email) {
+        Some(Ok(email)) => Ok(email),
+        _ if !errors.is_empty() => Err(ApiError::Validation(errors)),
+        _ => Err(ApiError::invalid(Invalid::attribute("new_owner_email", "new_owner_email must be an email address."))),
+    }
+}
+
 /// `PATCH /organizations/:id/transfer_ownership`: the owner hands the organization to another
 /// active member, who becomes owner with the admin role. 202.
 async fn transfer_ownership(state: State, id: web::Path<String>, body: Body, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let document = ResourceDocument::decode(&body.0, &TRANSFER, Mode::Singleton { id: &id })?;
-    let mut errors = Vec::new();
-    let email = document.string("new_owner_email", &mut errors).value();
-    let email = match email.as_deref().map(parse_email) {
-        Some(Ok(email)) => email,
-        _ if !errors.is_empty() => return Err(ApiError::Validation(errors)),
-        _ => return Err(ApiError::invalid(Invalid::attribute("new_owner_email", "new_owner_email must be an email address."))),
-    };
+    let email = new_owner(&body.0, &id);
     let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
     state
         .transaction_as_caller(session, move |conn, caller| {
+            let email = email?;
             let audit = audit(caller, &context);
             let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
             tx.find::<Organizations>(&id, Action::Read)?;
@@ -147,11 +152,12 @@ fn decode_scope_linkage(body: &[u8]) -> Result<Vec<String>, ApiError> {
 
 /// `POST|PATCH|DELETE /api_credentials/:id/relationships/api_scopes`.
 async fn grant_scopes(state: State, session: Session, context: RequestContext, id: String, body: Body, change: Change) -> Result<HttpResponse, ApiError> {
-    let scope_ids = decode_scope_linkage(&body.0)?;
+    let scope_ids = decode_scope_linkage(&body.0);
     let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
     let credential_id = id.clone();
     let ids = state
         .transaction_as_caller(session, move |conn, caller| {
+            let scope_ids = scope_ids?;
             let audit = audit(caller, &context);
             let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
             let credential = tx.find::<ApiCredentials>(&credential_id, Action::Update)?;

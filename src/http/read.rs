@@ -1,6 +1,8 @@
 //! The reads every type shares: a list, one record, the records behind a relationship, and a
 //! relationship's linkage. Each parses its query, then does one hop: authenticate, load
-//! through the policy, include; the document is rendered on the async worker.
+//! through the policy, include; the document is rendered on the async worker. A bad request
+//! from a caller whose token no longer counts answers 401, so the query's verdict waits for
+//! the authentication.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,10 +19,11 @@ use crate::http::State;
 
 pub async fn list<T: Resource>(state: State, request: HttpRequest, session: Session) -> Result<HttpResponse, ApiError> {
     let registry = state.registry;
-    let query = parse(registry, T::SPEC, request.query_string(), Allowed::List)?;
+    let query = parse(registry, T::SPEC, request.query_string(), Allowed::List);
     let target = registry.find(T::SPEC.type_name).ok_or(ApiError::RouteNotFound)?;
     let (records, included, count, query) = state
         .as_caller(session, move |conn, caller| {
+            let query = query?;
             let (mut records, count) = read::page(conn, caller, target, &query, Vec::new())?;
             let included = included(conn, caller, registry, &mut records, &query)?;
             Ok((records, included, count, query))
@@ -32,9 +35,10 @@ pub async fn list<T: Resource>(state: State, request: HttpRequest, session: Sess
 
 pub async fn show<T: Resource>(state: State, request: HttpRequest, session: Session, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let registry = state.registry;
-    let query = parse(registry, T::SPEC, request.query_string(), Allowed::Single)?;
+    let query = parse(registry, T::SPEC, request.query_string(), Allowed::Single);
     let (record, included, query) = state
         .as_caller(session, move |conn, caller| {
+            let query = query?;
             let row = read::find::<T>(conn, caller, &id, Action::Read)?.into_inner();
             let mut records = [record::<T>(row)];
             let included = included(conn, caller, registry, &mut records, &query)?;
@@ -69,10 +73,11 @@ pub async fn related<T: Resource>(state: State, request: HttpRequest, session: S
     let target = registry.find(relationship.target).ok_or(ApiError::RouteNotFound)?;
     let to_one = matches!(relationship.cardinality, Cardinality::ToOne { .. });
     let allowed = if to_one { Allowed::Single } else { Allowed::List };
-    let query = parse(registry, target.spec(), request.query_string(), allowed)?;
+    let query = parse(registry, target.spec(), request.query_string(), allowed);
     let source_id = id.clone();
     let (records, included, count, query) = state
         .as_caller(session, move |conn, caller| {
+            let query = query?;
             let source = record::<T>(read::find::<T>(conn, caller, &source_id, Action::Read)?.into_inner());
             let condition = related_condition(&source, relationship);
             let (mut records, count) = read::page(conn, caller, target, &query, vec![condition])?;
@@ -95,10 +100,11 @@ pub async fn linkage<T: Resource>(state: State, request: HttpRequest, session: S
     let (id, name) = path.into_inner();
     let relationship = relationship_of(T::SPEC, &name)?;
     let registry = state.registry;
-    parse(registry, T::SPEC, request.query_string(), Allowed::Linkage)?;
+    let query = parse(registry, T::SPEC, request.query_string(), Allowed::Linkage);
     let source_id = id.clone();
     let ids = state
         .as_caller(session, move |conn, caller| {
+            query?;
             let source = record::<T>(read::find::<T>(conn, caller, &source_id, Action::Read)?.into_inner());
             Ok(linked_ids(conn, caller, registry, &source, relationship)?)
         })

@@ -22,9 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn show(state: State, request: HttpRequest, session: Session) -> Result<HttpResponse, ApiError> {
     let registry = state.registry;
-    let query = parse(registry, Users::SPEC, request.query_string(), Allowed::Single)?;
+    let query = parse(registry, Users::SPEC, request.query_string(), Allowed::Single);
     let (record, included, query) = state
         .as_caller(session, move |conn, caller| {
+            let query = query?;
             let user = read::find::<Users>(conn, caller, &caller.user_id.clone(), Action::Read)?.into_inner();
             let mut records = [record::<Users>(user)];
             let included = included(conn, caller, registry, &mut records, &query)?;
@@ -37,16 +38,18 @@ async fn show(state: State, request: HttpRequest, session: Session) -> Result<Ht
 
 async fn update(state: State, request: HttpRequest, body: Body, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
     let registry = state.registry;
-    let query = parse(registry, Users::SPEC, request.query_string(), Allowed::Single)?;
-    let document = ResourceDocument::decode(&body.0, Users::SPEC, Mode::Singleton { id: &session.user_id })?;
-    let changes = <Users as Update>::decode(&document, registry)?;
+    let decoded = parse(registry, Users::SPEC, request.query_string(), Allowed::Single).and_then(|query| {
+        let document = ResourceDocument::decode(&body.0, Users::SPEC, Mode::Singleton { id: &session.user_id })?;
+        Ok((query, <Users as Update>::decode(&document, registry)?))
+    });
     let domain_suffix = state.domain_suffix.clone();
-    let record = state
+    let (record, query) = state
         .transaction_as_caller(session, move |conn, caller| {
+            let (query, changes) = decoded?;
             let audit = audit(caller, &context);
             let id = caller.user_id.clone();
             let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
-            Ok(record::<Users>(write::update::<Users>(&mut tx, &id, changes)?))
+            Ok((record::<Users>(write::update::<Users>(&mut tx, &id, changes)?), query))
         })
         .await?;
     Ok(single(&state, StatusCode::OK, &record, None, &query))

@@ -20,14 +20,19 @@ use crate::resources::write::{self, Create, Delete, Tx, Update};
 
 pub async fn create<T: Create>(state: State, request: HttpRequest, body: Body, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
     let registry = state.registry;
-    let query = parse(registry, T::SPEC, request.query_string(), Allowed::Single)?;
-    let document = ResourceDocument::decode(&body.0, T::SPEC, Mode::Create)?;
-    let new = T::decode(&document, registry)?;
-    let new = web::block(move || T::prepare(new)).await?;
-    let reveal = T::revealed(&new);
+    let decoded = parse(registry, T::SPEC, request.query_string(), Allowed::Single).and_then(|query| {
+        let document = ResourceDocument::decode(&body.0, T::SPEC, Mode::Create)?;
+        Ok((query, T::decode(&document, registry)?))
+    });
+    let decoded = match decoded {
+        Ok((query, new)) => Ok((query, web::block(move || T::prepare(new)).await?)),
+        Err(error) => Err(error),
+    };
+    let reveal = decoded.as_ref().ok().and_then(|(_, new)| T::revealed(new));
     let domain_suffix = state.domain_suffix.clone();
     let (mut record, included, query) = state
         .transaction_as_caller(session, move |conn, caller| {
+            let (query, new) = decoded?;
             let audit = audit(caller, &context);
             let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
             let row = write::create::<T>(&mut tx, new)?;
@@ -51,14 +56,19 @@ pub async fn update<T: Update>(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let registry = state.registry;
-    let query = parse(registry, T::SPEC, request.query_string(), Allowed::Single)?;
-    let document = ResourceDocument::decode(&body.0, T::SPEC, Mode::Update { id: &id })?;
-    let changes = T::decode(&document, registry)?;
-    let changes = web::block(move || T::prepare(changes)).await?;
-    let reveal = T::revealed(&changes);
+    let decoded = parse(registry, T::SPEC, request.query_string(), Allowed::Single).and_then(|query| {
+        let document = ResourceDocument::decode(&body.0, T::SPEC, Mode::Update { id: &id })?;
+        Ok((query, T::decode(&document, registry)?))
+    });
+    let decoded = match decoded {
+        Ok((query, changes)) => Ok((query, web::block(move || T::prepare(changes)).await?)),
+        Err(error) => Err(error),
+    };
+    let reveal = decoded.as_ref().ok().and_then(|(_, changes)| T::revealed(changes));
     let domain_suffix = state.domain_suffix.clone();
     let (mut record, included, query) = state
         .transaction_as_caller(session, move |conn, caller| {
+            let (query, changes) = decoded?;
             let audit = audit(caller, &context);
             let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
             let row = write::update::<T>(&mut tx, &id, changes)?;

@@ -55,13 +55,15 @@ async fn a_type_other_than_the_endpoints_gets_409() {
 #[actix_rt::test]
 async fn a_missing_required_attribute_gets_422_with_a_pointer() {
     let app = spawn_app().await;
-    for attributes in [json!({}), json!({"name": null})] {
+    // JSON:API 1.1: a pointer names what is in the request: a missing member is reported at
+    // its parent, a null one at itself.
+    for (attributes, pointer) in [(json!({}), "/data/attributes"), (json!({"name": null}), "/data/attributes/name")] {
         let response =
             app.post("/api/organizations", &json!({"data": {"type": "organizations", "attributes": attributes}})).await;
         assert_eq!(response.status, 422, "{}", response.text);
         let error = response.error();
         assert_eq!(error["code"], "VALIDATION_ERROR");
-        assert_eq!(error["source"]["pointer"], "/data/attributes/name");
+        assert_eq!(error["source"]["pointer"], pointer);
     }
     assert_eq!(app.organization_count().await, 0);
 }

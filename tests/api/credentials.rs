@@ -117,9 +117,10 @@ async fn each_kind_follows_its_rules() {
         (json!({"name": "<b>x</b>", "kind": "integration"}), Some(&org.admin_role), "/data/attributes/name"),
         (json!({"name": "x".repeat(201), "kind": "integration"}), Some(&org.admin_role), "/data/attributes/name"),
         (json!({"name": "X", "kind": "orders"}), None, "/data/attributes/kind"),
-        (json!({"name": "X", "kind": "integration"}), None, "/data/relationships/role"),
+        // A missing member is reported at its parent (JSON:API 1.1 pointers name what was sent).
+        (json!({"name": "X", "kind": "integration"}), None, "/data/relationships"),
         (json!({"name": "X", "kind": "sales_channel"}), Some(&org.read_only_role), "/data/relationships/role"),
-        (json!({"name": "X", "kind": "webapp"}), None, "/data/attributes/redirect_uri"),
+        (json!({"name": "X", "kind": "webapp"}), None, "/data/attributes"),
         (
             json!({"name": "X", "kind": "webapp", "redirect_uri": "http://example.com/cb"}),
             None,
@@ -150,7 +151,7 @@ async fn each_kind_follows_its_rules() {
         (
             json!({"name": "X", "kind": "integration", "auth_method": "private_key_jwt"}),
             Some(&org.admin_role),
-            "/data/attributes/public_key",
+            "/data/attributes",
         ),
         (
             json!({"name": "X", "kind": "integration", "auth_method": "private_key_jwt", "public_key": "not a key"}),

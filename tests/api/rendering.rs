@@ -28,7 +28,7 @@ async fn every_relationship_has_self_and_related_links_that_answer() {
     let relationships = created["relationships"].as_object().unwrap();
     assert_eq!(
         relationships.keys().collect::<Vec<_>>(),
-        vec!["memberships", "roles", "permissions", "api_credentials"]
+        vec!["memberships", "roles", "permissions", "api_credentials", "versions"]
     );
     for (name, member) in relationships {
         let self_link = member["links"]["self"].as_str().unwrap();
