@@ -10,10 +10,10 @@ use actix_web::{web, App, HttpServer};
 
 use crate::auth::keys::KeySet;
 use crate::cli::Settings;
-use crate::resources::users::{self, Credentials};
 use crate::db::{self, Database};
 use crate::http::{self, auth, AppState};
 use crate::jsonapi::media;
+use crate::resources::users::{self, Credentials};
 
 pub struct Application {
     port: u16,

@@ -5,8 +5,8 @@ use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::keys::KeySet;
-use crate::resources::api_resources::ApiResource;
 use crate::resources::api_credentials::ApiCredential;
+use crate::resources::api_resources::ApiResource;
 
 pub const PROVISIONING_SCOPE: &str = "provisioning-api";
 pub const USER_TOKEN_SECONDS: i64 = 7200;

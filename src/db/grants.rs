@@ -42,7 +42,9 @@ pub fn refresh_credential_scopes(conn: &mut AnyConnection, credential_ids: &[Str
             .select(api_scopes::name)
             .load(conn)?;
         names.dedup();
-        diesel::update(api_credentials::table.find(id)).set(api_credentials::scopes.eq(names.join(" "))).execute(conn)?;
+        diesel::update(api_credentials::table.find(id))
+            .set(api_credentials::scopes.eq(names.join(" ")))
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -87,5 +89,6 @@ pub fn revoke(conn: &mut AnyConnection, credential_id: &str, scope_ids: &[String
 
 /// Removes every grant of these scopes.
 pub fn revoke_all(conn: &mut AnyConnection, scope_ids: &[String]) -> QueryResult<usize> {
-    diesel::delete(api_credential_scopes::table.filter(api_credential_scopes::api_scope_id.eq_any(scope_ids))).execute(conn)
+    diesel::delete(api_credential_scopes::table.filter(api_credential_scopes::api_scope_id.eq_any(scope_ids)))
+        .execute(conn)
 }

@@ -35,9 +35,7 @@ pub struct GrantRow {
 /// The user behind a token, its revocation, and every grant of its active memberships: one
 /// statement, one round trip, prepared once per connection. No row: the user is gone.
 pub fn grants(conn: &mut AnyConnection, user_id: &str, jti: &str) -> QueryResult<Vec<GrantRow>> {
-    let mut sql = Sql::new(
-        "SELECT u.email AS email, (SELECT COUNT(*) FROM revoked_tokens WHERE jti = ",
-    );
+    let mut sql = Sql::new("SELECT u.email AS email, (SELECT COUNT(*) FROM revoked_tokens WHERE jti = ");
     sql.text(jti).push(
         ") AS revoked, m.organization_id AS organization_id, r.kind AS kind, p.subject AS subject, \
          p.can_create AS can_create, p.can_read AS can_read, p.can_update AS can_update, \

@@ -27,7 +27,9 @@ fn columns(row: Option<&impl Serialize>) -> Result<Map<String, Value>, ApiError>
     match row.map(serde_json::to_value).transpose() {
         Ok(Some(Value::Object(map))) => Ok(map),
         Ok(_) => Ok(Map::new()),
-        Err(error) => Err(ApiError::Internal { context: "serializing a row for its version", source: Some(error.into()) }),
+        Err(error) => {
+            Err(ApiError::Internal { context: "serializing a row for its version", source: Some(error.into()) })
+        }
     }
 }
 
@@ -98,7 +100,10 @@ mod tests {
     fn diffs_columns_not_secrets_nor_timestamps() {
         let before = Row { name: "Support", _secret: "a", updated_at: 1 };
         let after = Row { name: "Helpdesk", _secret: "b", updated_at: 2 };
-        assert_eq!(Value::Object(changes(Some(&before), Some(&after)).unwrap()), json!({"name": ["Support", "Helpdesk"]}));
+        assert_eq!(
+            Value::Object(changes(Some(&before), Some(&after)).unwrap()),
+            json!({"name": ["Support", "Helpdesk"]})
+        );
         assert_eq!(Value::Object(changes(Some(&before), None::<&Row>).unwrap()), json!({"name": ["Support", null]}));
         assert!(changes(Some(&before), Some(&before)).unwrap().is_empty());
     }

@@ -10,7 +10,6 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde_json::{Map, Value};
 
-
 /// Server-generated ids: 10 URL-safe characters from the thread's CSPRNG (ChaCha, seeded by
 /// the OS), like `xYZkjABcde`.
 pub fn new_id() -> String {

@@ -211,10 +211,19 @@ impl Caller {
     /// Whether every permission of `grants` is within the caller's own in the organization.
     pub fn holds(&self, organization_id: &str, subject: &str, grants: [bool; 4]) -> bool {
         let actions = [Action::Create, Action::Read, Action::Update, Action::Destroy];
-        grants.iter().zip(actions).all(|(wanted, action)| !wanted || self.may(organization_id, subject, action) == Some(true))
+        grants
+            .iter()
+            .zip(actions)
+            .all(|(wanted, action)| !wanted || self.may(organization_id, subject, action) == Some(true))
     }
 
-    fn check(&self, spec: &ResourceSpec, owner: Owner, action: Action, missing: impl FnOnce() -> ApiError) -> Result<(), ApiError> {
+    fn check(
+        &self,
+        spec: &ResourceSpec,
+        owner: Owner,
+        action: Action,
+        missing: impl FnOnce() -> ApiError,
+    ) -> Result<(), ApiError> {
         match owner {
             Owner::User(user_id) if user_id == self.user_id => Ok(()),
             Owner::User(_) => Err(missing()),
@@ -229,7 +238,10 @@ impl Caller {
     fn refusal(&self, organization_id: &str, subject: &str, action: Action) -> ApiError {
         let kind = self.role_in(organization_id).map_or("none", RoleKind::as_str);
         ApiError::Forbidden {
-            detail: format!("Your role ({kind}) does not allow you to {} {subject} in this organization.", action.verb()),
+            detail: format!(
+                "Your role ({kind}) does not allow you to {} {subject} in this organization.",
+                action.verb()
+            ),
             location: Source::None,
         }
     }
@@ -250,7 +262,11 @@ impl Caller {
 
     /// Creating `spec` in the organization: 404 unless the caller belongs to it (JSON:API 1.1
     /// §9.1: a related resource that does not exist), 403 unless their role allows it.
-    pub fn create_in(&self, spec: &'static ResourceSpec, organization_id: &str) -> Result<Authorized<CreateIn>, ApiError> {
+    pub fn create_in(
+        &self,
+        spec: &'static ResourceSpec,
+        organization_id: &str,
+    ) -> Result<Authorized<CreateIn>, ApiError> {
         let owner = Owner::Organization(organization_id);
         self.check(spec, owner, Action::Create, || ApiError::not_found("organizations", organization_id))?;
         Ok(Authorized { record: CreateIn { organization_id: organization_id.to_string() }, action: Action::Create })
@@ -290,8 +306,12 @@ mod tests {
     use super::*;
     use crate::spec::Tenancy;
 
-    static ROLES: ResourceSpec =
-        ResourceSpec { type_name: "roles", attributes: &[], relationships: &[], tenancy: Tenancy::OrganizationColumn("organization_id") };
+    static ROLES: ResourceSpec = ResourceSpec {
+        type_name: "roles",
+        attributes: &[],
+        relationships: &[],
+        tenancy: Tenancy::OrganizationColumn("organization_id"),
+    };
 
     fn caller(memberships: Vec<Membership>) -> Caller {
         Caller { user_id: "u".into(), email: "u@example.com".into(), jti: "j".into(), memberships }

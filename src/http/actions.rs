@@ -26,13 +26,19 @@ use crate::views::{self, respond};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        crate::http::resource("/organizations/{id}/transfer_ownership", "PATCH".into()).route(web::patch().to(transfer_ownership)),
+        crate::http::resource("/organizations/{id}/transfer_ownership", "PATCH".into())
+            .route(web::patch().to(transfer_ownership)),
     )
     .service(crate::http::resource("/memberships/{id}/resend", "POST".into()).route(web::post().to(resend)))
     .service(
         crate::http::resource("/api_credentials/{id}/relationships/api_scopes", "GET, POST, PATCH, DELETE".into())
             .route(web::get().to(|s: State, r: actix_web::HttpRequest, x: Session, id: web::Path<String>| {
-                crate::http::read::linkage::<ApiCredentials>(s, r, x, web::Path::from((id.into_inner(), "api_scopes".to_string())))
+                crate::http::read::linkage::<ApiCredentials>(
+                    s,
+                    r,
+                    x,
+                    web::Path::from((id.into_inner(), "api_scopes".to_string())),
+                )
             }))
             .route(web::post().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
                 grant_scopes(s, x, c, id.into_inner(), b, Change::Add)
@@ -49,7 +55,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// JSON:API 1.1 §9.3: a relationship update the server does not support is forbidden.
 pub async fn unsupported_relationship_update(path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (_, name) = path.into_inner();
-    Err(ApiError::Forbidden { detail: format!("The relationship {name} cannot be changed here."), location: Source::None })
+    Err(ApiError::Forbidden {
+        detail: format!("The relationship {name} cannot be changed here."),
+        location: Source::None,
+    })
 }
 
 /// What `transfer_ownership` accepts: one attribute, on the organization's own document.
@@ -73,7 +82,13 @@ fn new_owner(body: &[u8], id: &str) -> Result<String, ApiError> {
 
 /// `PATCH /organizations/:id/transfer_ownership`: the owner hands the organization to another
 /// active member, who becomes owner with the admin role. 202.
-async fn transfer_ownership(state: State, id: web::Path<String>, body: Body, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
+async fn transfer_ownership(
+    state: State,
+    id: web::Path<String>,
+    body: Body,
+    session: Session,
+    context: RequestContext,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let email = new_owner(&body.0, &id);
     let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
@@ -84,18 +99,28 @@ async fn transfer_ownership(state: State, id: web::Path<String>, body: Body, ses
             let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
             tx.find::<Organizations>(&id, Action::Read)?;
             let current = memberships::by_email(tx.conn, &id, &tx.caller.email)?.filter(|m| m.owner);
-            let Some(current) = current else { return Err(forbid("Only the organization's owner can transfer its ownership.")) };
+            let Some(current) = current else {
+                return Err(forbid("Only the organization's owner can transfer its ownership."));
+            };
             let next = memberships::by_email(tx.conn, &id, &email)?.filter(|m| m.status == "active");
             let Some(next) = next else {
-                return Err(ApiError::invalid(Invalid::attribute("new_owner_email", "The new owner must be an active member of the organization.")));
+                return Err(ApiError::invalid(Invalid::attribute(
+                    "new_owner_email",
+                    "The new owner must be an active member of the organization.",
+                )));
             };
             if next.id == current.id {
                 return Ok(());
             }
-            let admin = roles::builtin(tx.conn, &id, RoleKind::Admin)?.ok_or_else(|| ApiError::internal("organization without admin role"))?;
+            let admin = roles::builtin(tx.conn, &id, RoleKind::Admin)?
+                .ok_or_else(|| ApiError::internal("organization without admin role"))?;
             for (membership, owner) in [(&current, false), (&next, true)] {
                 diesel::update(membership_rows::table.find(&membership.id))
-                    .set((membership_rows::owner.eq(owner), membership_rows::role_id.eq(&admin.id), membership_rows::updated_at.eq(now())))
+                    .set((
+                        membership_rows::owner.eq(owner),
+                        membership_rows::role_id.eq(&admin.id),
+                        membership_rows::updated_at.eq(now()),
+                    ))
                     .execute(tx.conn)?;
                 tx.updated::<Memberships>(membership, "transfer_ownership")?;
             }
@@ -107,7 +132,12 @@ async fn transfer_ownership(state: State, id: web::Path<String>, body: Body, ses
 
 /// `POST /memberships/:id/resend`: the invitation of a pending membership goes out again.
 /// There is no mail transport yet: the invitation time is recorded, versioned and logged.
-async fn resend(state: State, id: web::Path<String>, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
+async fn resend(
+    state: State,
+    id: web::Path<String>,
+    session: Session,
+    context: RequestContext,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
     state
@@ -136,14 +166,22 @@ fn decode_scope_linkage(body: &[u8]) -> Result<Vec<String>, ApiError> {
         location: Source::None,
     })?;
     let Some(Value::Array(items)) = document.get("data") else {
-        return Err(ApiError::document("/data", "A to-many relationship takes data: an array of resource identifiers."));
+        return Err(ApiError::document(
+            "/data",
+            "A to-many relationship takes data: an array of resource identifiers.",
+        ));
     };
     let mut ids: Vec<String> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match (item.get("type").and_then(Value::as_str), item.get("id").and_then(Value::as_str)) {
             (Some("api_scopes"), Some(id)) if !ids.iter().any(|known| known == id) => ids.push(id.to_string()),
             (Some("api_scopes"), Some(_)) => {}
-            (Some(other), Some(_)) => return Err(ApiError::conflict(format!("/data/{i}/type"), format!("Expected api_scopes, not {other:?}."))),
+            (Some(other), Some(_)) => {
+                return Err(ApiError::conflict(
+                    format!("/data/{i}/type"),
+                    format!("Expected api_scopes, not {other:?}."),
+                ))
+            }
             _ => return Err(ApiError::document(format!("/data/{i}"), "A resource identifier needs a type and an id.")),
         }
     }
@@ -151,7 +189,14 @@ fn decode_scope_linkage(body: &[u8]) -> Result<Vec<String>, ApiError> {
 }
 
 /// `POST|PATCH|DELETE /api_credentials/:id/relationships/api_scopes`.
-async fn grant_scopes(state: State, session: Session, context: RequestContext, id: String, body: Body, change: Change) -> Result<HttpResponse, ApiError> {
+async fn grant_scopes(
+    state: State,
+    session: Session,
+    context: RequestContext,
+    id: String,
+    body: Body,
+    change: Change,
+) -> Result<HttpResponse, ApiError> {
     let scope_ids = decode_scope_linkage(&body.0);
     let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
     let credential_id = id.clone();
@@ -167,5 +212,16 @@ async fn grant_scopes(state: State, session: Session, context: RequestContext, i
             Ok(grants::granted_scope_ids(tx.conn, &credential_id)?)
         })
         .await?;
-    Ok(respond(StatusCode::OK, views::linkage(state.links(), &crate::resources::api_credentials::SPEC, &id, "api_scopes", "api_scopes", true, &ids)))
+    Ok(respond(
+        StatusCode::OK,
+        views::linkage(
+            state.links(),
+            &crate::resources::api_credentials::SPEC,
+            &id,
+            "api_scopes",
+            "api_scopes",
+            true,
+            &ids,
+        ),
+    ))
 }

@@ -5,15 +5,15 @@
 
 use std::future::{ready, Ready};
 
+use crate::auth::tokens::{verify, TokenError, PROVISIONING_SCOPE};
+use crate::domain::policy::Session;
+use crate::error::ApiError;
+use crate::http::State;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use crate::auth::tokens::{verify, TokenError, PROVISIONING_SCOPE};
-use crate::domain::policy::Session;
-use crate::error::ApiError;
-use crate::http::State;
 
 fn bearer(request: &ServiceRequest) -> Result<String, ApiError> {
     let value = request.headers().get(header::AUTHORIZATION).ok_or_else(|| {

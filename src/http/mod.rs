@@ -201,7 +201,10 @@ impl<T: Resource> Routes<T> {
                 .route(web::patch().to(actions::unsupported_relationship_update))
                 .route(web::delete().to(actions::unsupported_relationship_update)),
         );
-        cfg.service(resource(&format!("/{name}/{{id}}/{{relationship}}"), "GET".into()).route(web::get().to(read::related::<T>)));
+        cfg.service(
+            resource(&format!("/{name}/{{id}}/{{relationship}}"), "GET".into())
+                .route(web::get().to(read::related::<T>)),
+        );
     }
 }
 

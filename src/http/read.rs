@@ -9,13 +9,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::policy::{Action, Session};
 use crate::error::ApiError;
+use crate::http::State;
 use crate::jsonapi::query::{parse, Allowed};
 use crate::resources::model::{record, Resource};
 use crate::resources::read::{self, included, linked_ids, related_condition};
 use crate::spec::query::Query;
 use crate::spec::{Cardinality, Relationship, ResourceSpec};
 use crate::views::{self, respond, Record};
-use crate::http::State;
 
 pub async fn list<T: Resource>(state: State, request: HttpRequest, session: Session) -> Result<HttpResponse, ApiError> {
     let registry = state.registry;
@@ -33,7 +33,12 @@ pub async fn list<T: Resource>(state: State, request: HttpRequest, session: Sess
     Ok(respond(StatusCode::OK, views::page(state.links(), &path, &query, &records, included.as_deref(), count)))
 }
 
-pub async fn show<T: Resource>(state: State, request: HttpRequest, session: Session, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn show<T: Resource>(
+    state: State,
+    request: HttpRequest,
+    session: Session,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let registry = state.registry;
     let query = parse(registry, T::SPEC, request.query_string(), Allowed::Single);
     let (record, included, query) = state
@@ -50,10 +55,18 @@ pub async fn show<T: Resource>(state: State, request: HttpRequest, session: Sess
 }
 
 /// One resource with its includes: 200 for reads and updates, 201 with `Location` for creates.
-pub fn single(state: &State, status: StatusCode, record: &Record, included: Option<&[Record]>, query: &Query) -> HttpResponse {
+pub fn single(
+    state: &State,
+    status: StatusCode,
+    record: &Record,
+    included: Option<&[Record]>,
+    query: &Query,
+) -> HttpResponse {
     let mut response = respond(status, views::single(state.links(), record, included, query));
     if status == StatusCode::CREATED {
-        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&state.links().resource(record.spec, record.id())) {
+        if let Ok(value) =
+            actix_web::http::header::HeaderValue::from_str(&state.links().resource(record.spec, record.id()))
+        {
             response.headers_mut().insert(actix_web::http::header::LOCATION, value);
         }
     }
@@ -61,12 +74,18 @@ pub fn single(state: &State, status: StatusCode, record: &Record, included: Opti
 }
 
 fn relationship_of(spec: &'static ResourceSpec, name: &str) -> Result<&'static Relationship, ApiError> {
-    spec.relationship(name).ok_or_else(|| ApiError::NotFound(format!("{} has no relationship named {name:?}.", spec.type_name)))
+    spec.relationship(name)
+        .ok_or_else(|| ApiError::NotFound(format!("{} has no relationship named {name:?}.", spec.type_name)))
 }
 
 /// `GET /<type>/<id>/<relationship>`: the related records, with the same query support as a
 /// list (or a single resource, for a to-one).
-pub async fn related<T: Resource>(state: State, request: HttpRequest, session: Session, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn related<T: Resource>(
+    state: State,
+    request: HttpRequest,
+    session: Session,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (id, name) = path.into_inner();
     let relationship = relationship_of(T::SPEC, &name)?;
     let registry = state.registry;
@@ -96,7 +115,12 @@ pub async fn related<T: Resource>(state: State, request: HttpRequest, session: S
 }
 
 /// `GET /<type>/<id>/relationships/<relationship>`: the linkage alone.
-pub async fn linkage<T: Resource>(state: State, request: HttpRequest, session: Session, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn linkage<T: Resource>(
+    state: State,
+    request: HttpRequest,
+    session: Session,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (id, name) = path.into_inner();
     let relationship = relationship_of(T::SPEC, &name)?;
     let registry = state.registry;
@@ -110,5 +134,8 @@ pub async fn linkage<T: Resource>(state: State, request: HttpRequest, session: S
         })
         .await?;
     let to_many = !matches!(relationship.cardinality, Cardinality::ToOne { .. });
-    Ok(respond(StatusCode::OK, views::linkage(state.links(), T::SPEC, &id, relationship.name, relationship.target, to_many, &ids)))
+    Ok(respond(
+        StatusCode::OK,
+        views::linkage(state.links(), T::SPEC, &id, relationship.name, relationship.target, to_many, &ids),
+    ))
 }

@@ -17,7 +17,9 @@ use crate::resources::users::Users;
 use crate::resources::write::{self, Tx, Update};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(crate::http::resource("/user", "GET, PATCH".into()).route(web::get().to(show)).route(web::patch().to(update)));
+    cfg.service(
+        crate::http::resource("/user", "GET, PATCH".into()).route(web::get().to(show)).route(web::patch().to(update)),
+    );
 }
 
 async fn show(state: State, request: HttpRequest, session: Session) -> Result<HttpResponse, ApiError> {
@@ -36,7 +38,13 @@ async fn show(state: State, request: HttpRequest, session: Session) -> Result<Ht
     Ok(single(&state, StatusCode::OK, &record, included.as_deref(), &query))
 }
 
-async fn update(state: State, request: HttpRequest, body: Body, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
+async fn update(
+    state: State,
+    request: HttpRequest,
+    body: Body,
+    session: Session,
+    context: RequestContext,
+) -> Result<HttpResponse, ApiError> {
     let registry = state.registry;
     let decoded = parse(registry, Users::SPEC, request.query_string(), Allowed::Single).and_then(|query| {
         let document = ResourceDocument::decode(&body.0, Users::SPEC, Mode::Singleton { id: &session.user_id })?;

@@ -18,7 +18,13 @@ use crate::resources::model::record;
 use crate::resources::read::included;
 use crate::resources::write::{self, Create, Delete, Tx, Update};
 
-pub async fn create<T: Create>(state: State, request: HttpRequest, body: Body, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
+pub async fn create<T: Create>(
+    state: State,
+    request: HttpRequest,
+    body: Body,
+    session: Session,
+    context: RequestContext,
+) -> Result<HttpResponse, ApiError> {
     let registry = state.registry;
     let decoded = parse(registry, T::SPEC, request.query_string(), Allowed::Single).and_then(|query| {
         let document = ResourceDocument::decode(&body.0, T::SPEC, Mode::Create)?;
@@ -82,7 +88,12 @@ pub async fn update<T: Update>(
     Ok(single(&state, StatusCode::OK, &record, included.as_deref(), &query))
 }
 
-pub async fn delete<T: Delete>(state: State, id: web::Path<String>, session: Session, context: RequestContext) -> Result<HttpResponse, ApiError> {
+pub async fn delete<T: Delete>(
+    state: State,
+    id: web::Path<String>,
+    session: Session,
+    context: RequestContext,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let registry = state.registry;
     let domain_suffix = state.domain_suffix.clone();

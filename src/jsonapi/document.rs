@@ -30,8 +30,9 @@ pub enum Linkage {
 }
 
 /// What one attribute of the document says.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Given<T> {
+    #[default]
     Absent,
     Null,
     Value(T),
@@ -84,7 +85,9 @@ fn reserved_member(pointer: &str, value: &Value) -> Option<String> {
                 reserved_member(&here, inner)
             }
         }),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, inner)| reserved_member(&format!("{pointer}/{i}"), inner)),
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, inner)| reserved_member(&format!("{pointer}/{i}"), inner))
+        }
         _ => None,
     }
 }
@@ -507,11 +510,5 @@ impl Common {
                 Given::Value(v) => Some(v),
             },
         }
-    }
-}
-
-impl Default for Given<String> {
-    fn default() -> Self {
-        Given::Absent
     }
 }

@@ -89,7 +89,12 @@ impl Predicate {
 
 /// Parses a request's query string for `spec`; `catalog` knows the other types (`include`
 /// paths, `fields[type]`).
-pub fn parse(catalog: &dyn Catalog, spec: &'static ResourceSpec, query_string: &str, allowed: Allowed) -> Result<Query, ApiError> {
+pub fn parse(
+    catalog: &dyn Catalog,
+    spec: &'static ResourceSpec,
+    query_string: &str,
+    allowed: Allowed,
+) -> Result<Query, ApiError> {
     {
         let mut query = Query::default();
         let mut seen: Vec<String> = Vec::new();

@@ -16,7 +16,9 @@ use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, stored, Resource};
 use crate::resources::roles::Roles;
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
-use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, TRIGGER, UPDATE};
+use crate::spec::{
+    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, TRIGGER, UPDATE,
+};
 
 pub struct ApiCredentials;
 
@@ -68,7 +70,8 @@ impl ApiCredential {
     /// Whether a token granted under `version` of the secret still stands.
     pub fn accepts_secret_version(&self, version: i64, now: NaiveDateTime) -> bool {
         version == self.secret_version
-            || (version == self.secret_version - 1 && self.client_secret_previous_expires_at.is_some_and(|until| now < until))
+            || (version == self.secret_version - 1
+                && self.client_secret_previous_expires_at.is_some_and(|until| now < until))
     }
 }
 
@@ -117,7 +120,14 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
         Relationship::to_one("role", "roles", "role_id", CREATE | UPDATE),
         Relationship::to_many("application_memberships", "application_memberships", "api_credential_id"),
-        Relationship::through("api_scopes", "api_scopes", "api_credential_scopes", "api_credential_id", "api_scope_id", CREATE | UPDATE),
+        Relationship::through(
+            "api_scopes",
+            "api_scopes",
+            "api_credential_scopes",
+            "api_credential_id",
+            "api_scope_id",
+            CREATE | UPDATE,
+        ),
         Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
     ],
     tenancy: Tenancy::OrganizationColumn("organization_id"),
@@ -236,8 +246,12 @@ impl Create for ApiCredentials {
             reader.refuse_attribute("public_key", "public_key goes only with auth_method private_key_jwt.");
         }
         match (kind.as_str(), role_id.is_some()) {
-            ("integration", false) => reader.refuse_relationship("role", "An integration needs a role of its organization."),
-            ("sales_channel" | "webapp", true) => reader.refuse_relationship("role", format!("A {kind} takes no role.")),
+            ("integration", false) => {
+                reader.refuse_relationship("role", "An integration needs a role of its organization.")
+            }
+            ("sales_channel" | "webapp", true) => {
+                reader.refuse_relationship("role", format!("A {kind} takes no role."))
+            }
             _ => {}
         }
         if kind == "webapp" && redirect_uri.is_none() {
@@ -330,11 +344,17 @@ impl Update for ApiCredentials {
         let expires_in = reader.not_null("expires_in", expires_in);
         let rotate = reader.trigger("_rotate_secret");
         let grace = reader.integer("_rotate_secret_grace_seconds", |v| {
-            (0..=MAX_GRACE_SECONDS).contains(&v).then_some(v).ok_or_else(|| format!("must be from 0 to {MAX_GRACE_SECONDS}"))
+            (0..=MAX_GRACE_SECONDS)
+                .contains(&v)
+                .then_some(v)
+                .ok_or_else(|| format!("must be from 0 to {MAX_GRACE_SECONDS}"))
         });
         let grace = match reader.not_null("_rotate_secret_grace_seconds", grace) {
             Some(_) if !rotate => {
-                reader.refuse_attribute("_rotate_secret_grace_seconds", "_rotate_secret_grace_seconds goes with _rotate_secret: true.");
+                reader.refuse_attribute(
+                    "_rotate_secret_grace_seconds",
+                    "_rotate_secret_grace_seconds goes with _rotate_secret: true.",
+                );
                 0
             }
             grace => grace.unwrap_or(DEFAULT_GRACE_SECONDS),
@@ -363,18 +383,31 @@ impl Update for ApiCredentials {
         changes.rotation.as_ref().map(|r| ("client_secret", r.secret.clone()))
     }
 
-    fn update(tx: &mut Tx, credential: &Authorized<ApiCredential>, changes: CredentialChanges) -> Result<&'static str, ApiError> {
+    fn update(
+        tx: &mut Tx,
+        credential: &Authorized<ApiCredential>,
+        changes: CredentialChanges,
+    ) -> Result<&'static str, ApiError> {
         let role_id = match (changes.role, credential.kind.as_str()) {
-            (Some(Some(role_id)), "integration") => Some(Some(tx.related::<Roles>("role", &role_id, &credential.organization_id)?.id)),
-            (Some(None), "integration") => return Err(ApiError::invalid(Invalid::relationship("role", "An integration needs a role."))),
-            (Some(_), kind) => return Err(ApiError::invalid(Invalid::relationship("role", format!("A {kind} takes no role.")))),
+            (Some(Some(role_id)), "integration") => {
+                Some(Some(tx.related::<Roles>("role", &role_id, &credential.organization_id)?.id))
+            }
+            (Some(None), "integration") => {
+                return Err(ApiError::invalid(Invalid::relationship("role", "An integration needs a role.")))
+            }
+            (Some(_), kind) => {
+                return Err(ApiError::invalid(Invalid::relationship("role", format!("A {kind} takes no role."))))
+            }
             (None, _) => None,
         };
         if credential.kind == "webapp" && changes.redirect_uri == Given::Null {
             return Err(refuse("redirect_uri", "A webapp needs a redirect_uri."));
         }
         if changes.rotation.is_some() && credential.client_secret_hash.is_none() {
-            return Err(refuse("_rotate_secret", format!("This client has no secret to rotate (auth_method {}).", credential.auth_method)));
+            return Err(refuse(
+                "_rotate_secret",
+                format!("This client has no secret to rotate (auth_method {}).", credential.auth_method),
+            ));
         }
         diesel::update(api_credentials::table.find(&credential.id))
             .set((
@@ -394,7 +427,8 @@ impl Update for ApiCredentials {
                 api_credentials::client_secret_hash.eq(rotation.hash),
                 api_credentials::secret_version.eq(credential.secret_version + 1),
                 api_credentials::previous_secret_hash.eq(credential.client_secret_hash.clone()),
-                api_credentials::client_secret_previous_expires_at.eq(Some(now() + chrono::Duration::seconds(rotation.grace))),
+                api_credentials::client_secret_previous_expires_at
+                    .eq(Some(now() + chrono::Duration::seconds(rotation.grace))),
             ))
             .execute(tx.conn)?;
         Ok("rotate_secret")
@@ -403,8 +437,10 @@ impl Update for ApiCredentials {
 
 impl Delete for ApiCredentials {
     fn check(tx: &mut Tx, credential: &Authorized<ApiCredential>) -> Result<(), ApiError> {
-        diesel::delete(application_memberships::table.filter(application_memberships::api_credential_id.eq(&credential.id)))
-            .execute(tx.conn)?;
+        diesel::delete(
+            application_memberships::table.filter(application_memberships::api_credential_id.eq(&credential.id)),
+        )
+        .execute(tx.conn)?;
         Ok(())
     }
 }
@@ -419,7 +455,13 @@ pub enum Change {
 
 /// Changes the scopes a credential holds: every scope must exist for the caller (404) and be
 /// of the credential's organization (422 at `pointer`). Returns whether anything changed.
-pub fn change_grants(tx: &mut Tx, credential: &ApiCredential, scope_ids: &[String], change: Change, pointer: &str) -> Result<bool, ApiError> {
+pub fn change_grants(
+    tx: &mut Tx,
+    credential: &ApiCredential,
+    scope_ids: &[String],
+    change: Change,
+    pointer: &str,
+) -> Result<bool, ApiError> {
     let found = grants::scope_organizations(tx.conn, scope_ids)?;
     for scope_id in scope_ids {
         match found.iter().find(|(id, _)| id == scope_id) {
@@ -437,17 +479,23 @@ pub fn change_grants(tx: &mut Tx, credential: &ApiCredential, scope_ids: &[Strin
         Change::Add => grants::grant(tx.conn, &credential.id, scope_ids)? > 0,
         Change::Remove => grants::revoke(tx.conn, &credential.id, scope_ids)? > 0,
         Change::Replace => {
-            let stale: Vec<String> =
-                grants::granted_scope_ids(tx.conn, &credential.id)?.into_iter().filter(|id| !scope_ids.contains(id)).collect();
+            let stale: Vec<String> = grants::granted_scope_ids(tx.conn, &credential.id)?
+                .into_iter()
+                .filter(|id| !scope_ids.contains(id))
+                .collect();
             grants::revoke(tx.conn, &credential.id, &stale)? + grants::grant(tx.conn, &credential.id, scope_ids)? > 0
         }
     };
-    grants::refresh_credential_scopes(tx.conn, &[credential.id.clone()])?;
+    grants::refresh_credential_scopes(tx.conn, std::slice::from_ref(&credential.id))?;
     Ok(changed)
 }
 
 pub fn find_by_client_id(conn: &mut AnyConnection, client_id: &str) -> QueryResult<Option<ApiCredential>> {
-    api_credentials::table.filter(api_credentials::client_id.eq(client_id)).select(ApiCredential::as_select()).first(conn).optional()
+    api_credentials::table
+        .filter(api_credentials::client_id.eq(client_id))
+        .select(ApiCredential::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Records a client assertion's jti; false when it was already used (a replay).

@@ -14,7 +14,9 @@ use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::model::{common_changes, stored, Resource};
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
-use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+use crate::spec::{
+    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
+};
 
 pub struct ApiResources;
 
@@ -116,7 +118,10 @@ pub fn check_ttl(value: i64) -> Result<i64, String> {
 }
 
 pub fn resources_of(conn: &mut AnyConnection, organization_id: &str) -> QueryResult<Vec<ApiResource>> {
-    api_resources::table.filter(api_resources::organization_id.eq(organization_id)).select(ApiResource::as_select()).load(conn)
+    api_resources::table
+        .filter(api_resources::organization_id.eq(organization_id))
+        .select(ApiResource::as_select())
+        .load(conn)
 }
 
 /// The resource a token request names: the exact identifier, else the longest matching
@@ -170,9 +175,13 @@ fn identifier_taken() -> ApiError {
 /// At most one default resource per organization: setting one clears the others.
 fn keep_one_default(tx: &mut Tx, resource: &ApiResource, is_default: Option<bool>) -> Result<(), ApiError> {
     if is_default == Some(true) {
-        diesel::update(api_resources::table.filter(api_resources::organization_id.eq(&resource.organization_id)).filter(api_resources::id.ne(&resource.id)))
-            .set(api_resources::is_default.eq(false))
-            .execute(tx.conn)?;
+        diesel::update(
+            api_resources::table
+                .filter(api_resources::organization_id.eq(&resource.organization_id))
+                .filter(api_resources::id.ne(&resource.id)),
+        )
+        .set(api_resources::is_default.eq(false))
+        .execute(tx.conn)?;
     }
     Ok(())
 }
@@ -250,8 +259,10 @@ impl Update for ApiResources {
 impl Delete for ApiResources {
     /// Its scopes, and their grants, go with it.
     fn check(tx: &mut Tx, resource: &Authorized<ApiResource>) -> Result<(), ApiError> {
-        let scope_ids: Vec<String> =
-            api_scopes::table.filter(api_scopes::api_resource_id.eq(&resource.id)).select(api_scopes::id).load(tx.conn)?;
+        let scope_ids: Vec<String> = api_scopes::table
+            .filter(api_scopes::api_resource_id.eq(&resource.id))
+            .select(api_scopes::id)
+            .load(tx.conn)?;
         let holders = grants::grantees(tx.conn, &scope_ids)?;
         grants::revoke_all(tx.conn, &scope_ids)?;
         diesel::delete(api_scopes::table.filter(api_scopes::api_resource_id.eq(&resource.id))).execute(tx.conn)?;
@@ -290,7 +301,11 @@ mod tests {
         assert!(v1.matches("https://api.example.com/v1/orders"));
         assert!(!v1.matches("https://api.example.com/v10"));
         assert!(!resource("https://api.example.com/v1", false, false).matches("https://api.example.com/v1/orders"));
-        let all = vec![v1, resource("https://api.example.com/v1/orders", true, false), resource("https://other.example", false, true)];
+        let all = vec![
+            v1,
+            resource("https://api.example.com/v1/orders", true, false),
+            resource("https://other.example", false, true),
+        ];
         let found = |r: Option<&str>| resolve(all.clone(), r).map(|r| r.identifier);
         assert_eq!(found(Some("https://api.example.com/v1/orders/7")).unwrap(), "https://api.example.com/v1/orders");
         assert_eq!(found(Some("https://api.example.com/v1/x")).unwrap(), "https://api.example.com/v1");

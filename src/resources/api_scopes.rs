@@ -13,7 +13,9 @@ use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_resources::ApiResources;
 use crate::resources::model::{common_changes, stored, Resource};
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
-use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+use crate::spec::{
+    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
+};
 
 pub struct ApiScopes;
 
@@ -48,7 +50,14 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     relationships: &[
         Relationship::to_one("api_resource", "api_resources", "api_resource_id", CREATE | REQUIRED),
         Relationship::to_one("organization", "organizations", "organization_id", CREATE),
-        Relationship::through("api_credentials", "api_credentials", "api_credential_scopes", "api_scope_id", "api_credential_id", 0),
+        Relationship::through(
+            "api_credentials",
+            "api_credentials",
+            "api_credential_scopes",
+            "api_scope_id",
+            "api_credential_id",
+            0,
+        ),
         Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
     ],
     tenancy: Tenancy::OrganizationColumn("organization_id"),
@@ -116,13 +125,17 @@ impl Create for ApiScopes {
     }
 
     fn organization(tx: &mut Tx, new: &Values) -> Result<Option<String>, ApiError> {
-        let resource: Option<<ApiResources as Resource>::Row> = crate::db::rows::find(tx.conn, "api_resources", &new.resource_id)?;
+        let resource: Option<<ApiResources as Resource>::Row> =
+            crate::db::rows::find(tx.conn, "api_resources", &new.resource_id)?;
         Ok(Some(resource.ok_or_else(|| ApiError::not_found("api_resources", &new.resource_id))?.organization_id))
     }
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<ApiScope, ApiError> {
         if new.organization.is_some_and(|o| o.as_deref() != Some(place.organization_id.as_str())) {
-            return Err(ApiError::invalid(Invalid::relationship("organization", "organization must be the API resource's.")));
+            return Err(ApiError::invalid(Invalid::relationship(
+                "organization",
+                "organization must be the API resource's.",
+            )));
         }
         let name = new.name.unwrap_or_default();
         check_name(tx, &new.resource_id, &name, "")?;

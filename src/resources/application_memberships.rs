@@ -62,7 +62,11 @@ pub static SPEC: ResourceSpec = ResourceSpec {
 impl Resource for ApplicationMemberships {
     type Row = ApplicationMembership;
     const SPEC: &'static ResourceSpec = &SPEC;
-    stored!(application_memberships, ApplicationMembership, [organization_id, api_credential_id, role_id, membership_id, membership_profile_id]);
+    stored!(
+        application_memberships,
+        ApplicationMembership,
+        [organization_id, api_credential_id, role_id, membership_id, membership_profile_id]
+    );
 
     fn attributes(row: &ApplicationMembership) -> impl Serialize + '_ {
         Attributes { filters: &row.filters }

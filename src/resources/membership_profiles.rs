@@ -11,7 +11,9 @@ use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, stored, Resource};
 use crate::resources::write::{required_link, Create, Delete, Tx, Update};
-use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+use crate::spec::{
+    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
+};
 
 pub struct MembershipProfiles;
 

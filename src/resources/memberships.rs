@@ -17,7 +17,9 @@ use crate::resources::model::{common_changes, stored, Resource};
 use crate::resources::roles::{self, Roles};
 use crate::resources::users::{self, User};
 use crate::resources::write::{forbid, refuse, required_link, Create, Delete, Tx, Update};
-use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+use crate::spec::{
+    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
+};
 
 pub struct Memberships;
 
@@ -218,24 +220,38 @@ impl Update for Memberships {
             reader.errors.push(Invalid::relationship("role", "role cannot be null."));
         }
         reader.finish()?;
-        Ok(MembershipChanges { role: document.linked("role"), profile: document.linked("membership_profile"), access_scope, common })
+        Ok(MembershipChanges {
+            role: document.linked("role"),
+            profile: document.linked("membership_profile"),
+            access_scope,
+            common,
+        })
     }
 
-    fn update(tx: &mut Tx, membership: &Authorized<Membership>, changes: MembershipChanges) -> Result<&'static str, ApiError> {
+    fn update(
+        tx: &mut Tx,
+        membership: &Authorized<Membership>,
+        changes: MembershipChanges,
+    ) -> Result<&'static str, ApiError> {
         let organization_id = &membership.organization_id;
         let role_id = match changes.role.flatten() {
             Some(role_id) => {
                 tx.related::<Roles>("role", &role_id, organization_id)?;
                 let admin = roles::builtin(tx.conn, organization_id, RoleKind::Admin)?.map(|r| r.id);
                 if membership.owner && Some(&role_id) != admin.as_ref() {
-                    return Err(ApiError::invalid(Invalid::relationship("role", "The owner keeps the admin role; transfer ownership first.")));
+                    return Err(ApiError::invalid(Invalid::relationship(
+                        "role",
+                        "The owner keeps the admin role; transfer ownership first.",
+                    )));
                 }
                 Some(role_id)
             }
             None => None,
         };
         let profile_id = match changes.profile {
-            Some(Some(id)) => Some(Some(tx.related::<MembershipProfiles>("membership_profile", &id, organization_id)?.id)),
+            Some(Some(id)) => {
+                Some(Some(tx.related::<MembershipProfiles>("membership_profile", &id, organization_id)?.id))
+            }
             other => other.map(|_| None),
         };
         let access_scope = changes.access_scope;

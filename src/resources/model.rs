@@ -129,7 +129,11 @@ impl<T: Resource> RowView for Typed<T> {
         T::key(&self.0, column)
     }
 
-    fn attributes(&self, fields: Option<&[String]>, reveal: Option<&(&'static str, String)>) -> serde_json::Result<String> {
+    fn attributes(
+        &self,
+        fields: Option<&[String]>,
+        reveal: Option<&(&'static str, String)>,
+    ) -> serde_json::Result<String> {
         fields::attributes_json(&T::attributes(&self.0), &T::common(&self.0), fields, reveal)
     }
 }

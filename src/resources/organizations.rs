@@ -15,7 +15,9 @@ use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::model::{stored, Resource};
 use crate::resources::write::{Create, Tx, Update};
 use crate::resources::{memberships, permissions, roles, users};
-use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+use crate::spec::{
+    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
+};
 
 pub struct Organizations;
 
@@ -171,7 +173,11 @@ pub fn slug_from_name(name: &str) -> String {
     }
     let slug: String = slug.trim_end_matches('-').chars().take(MAX_SLUG).collect();
     let slug = slug.trim_end_matches('-');
-    if slug.is_empty() { "organization".into() } else { slug.to_string() }
+    if slug.is_empty() {
+        "organization".into()
+    } else {
+        slug.to_string()
+    }
 }
 
 /// The settings an organization's document may carry, as the columns they change.
@@ -279,7 +285,10 @@ fn free_slug(tx: &mut Tx, base: &str) -> Result<String, ApiError> {
     let mut sql = Sql::new("SELECT slug FROM organizations WHERE slug = ");
     sql.text(base).push(" OR slug LIKE ").text(format!("{base}-%"));
     let taken: std::collections::HashSet<String> = sql.load::<Slug>(tx.conn)?.into_iter().map(|s| s.slug).collect();
-    Ok((1..).map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") }).find(|c| !taken.contains(c)).unwrap_or_default())
+    Ok((1..)
+        .map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") })
+        .find(|c| !taken.contains(c))
+        .unwrap_or_default())
 }
 
 /// Two requests racing for one slug both succeed: the loser of the unique index tries the next.

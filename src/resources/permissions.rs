@@ -12,7 +12,9 @@ use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, stored, Resource};
 use crate::resources::write::{refuse, required_link, Create, Tx, Update};
-use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+use crate::spec::{
+    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
+};
 
 pub struct Permissions;
 
@@ -150,9 +152,7 @@ impl Create for Permissions {
         let mut reader = Reader::new(document);
         let flags = flags(&mut reader).map(|g| g == Given::Value(true));
         let subjects = catalog.subjects();
-        let subject = reader.required("subject", |v| {
-            crate::domain::one_of(v, &subjects)
-        });
+        let subject = reader.required("subject", |v| crate::domain::one_of(v, &subjects));
         let common = Common::read(&mut reader);
         reader.finish()?;
         Ok(NewPermission {
@@ -209,7 +209,11 @@ impl Update for Permissions {
         Ok(PermissionChanges { flags, common })
     }
 
-    fn update(tx: &mut Tx, permission: &Authorized<Permission>, changes: PermissionChanges) -> Result<&'static str, ApiError> {
+    fn update(
+        tx: &mut Tx,
+        permission: &Authorized<Permission>,
+        changes: PermissionChanges,
+    ) -> Result<&'static str, ApiError> {
         if RoleKind::parse(&role_of(tx, &permission.role_id)?.kind) != RoleKind::Custom {
             return Err(builtin_role_refusal());
         }

@@ -18,8 +18,14 @@ use crate::views::Record;
 
 /// One record for `action`: 404 unless it exists where the caller may see it, 403 unless
 /// their role allows the action.
-pub fn find<T: Resource>(conn: &mut AnyConnection, caller: &Caller, id: &str, action: Action) -> Result<Authorized<T::Row>, ApiError> {
-    let row = rows::find::<T::Row>(conn, T::SPEC.type_name, id)?.ok_or_else(|| ApiError::not_found(T::SPEC.type_name, id))?;
+pub fn find<T: Resource>(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    id: &str,
+    action: Action,
+) -> Result<Authorized<T::Row>, ApiError> {
+    let row =
+        rows::find::<T::Row>(conn, T::SPEC.type_name, id)?.ok_or_else(|| ApiError::not_found(T::SPEC.type_name, id))?;
     caller.authorize(T::SPEC, row, owner::<T>, id, action)
 }
 
@@ -33,7 +39,13 @@ pub fn scope_condition(spec: &ResourceSpec, scope: Scope) -> Sql {
 }
 
 /// A page of `target` under `conditions` (and the query's filters), within the caller's scope.
-pub fn page(conn: &mut AnyConnection, caller: &Caller, target: &dyn AnyResource, query: &Query, mut conditions: Vec<Sql>) -> QueryResult<(Vec<Record>, i64)> {
+pub fn page(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    target: &dyn AnyResource,
+    query: &Query,
+    mut conditions: Vec<Sql>,
+) -> QueryResult<(Vec<Record>, i64)> {
     let spec = target.spec();
     conditions.push(scope_condition(spec, caller.scope(spec)));
     let backend = conn.backend();
@@ -75,7 +87,13 @@ pub fn related_condition(source: &Record, relationship: &Relationship) -> Sql {
 }
 
 /// The ids behind a relationship of one record that the caller may read.
-pub fn linked_ids(conn: &mut AnyConnection, caller: &Caller, registry: &Registry, source: &Record, relationship: &Relationship) -> QueryResult<Vec<String>> {
+pub fn linked_ids(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    registry: &Registry,
+    source: &Record,
+    relationship: &Relationship,
+) -> QueryResult<Vec<String>> {
     let Some(target) = registry.find(relationship.target) else { return Ok(Vec::new()) };
     let spec = target.spec();
     let mut sql = Sql::new(&format!("SELECT id, id AS owner FROM {} WHERE (", quote(spec.type_name)));
@@ -86,7 +104,13 @@ pub fn linked_ids(conn: &mut AnyConnection, caller: &Caller, registry: &Registry
 
 /// Loads the includes of `tree` for `records`, recording linkage on them, and returns every
 /// included resource once, never one of `records` itself (JSON:API 1.1 §7.7).
-pub fn include(conn: &mut AnyConnection, caller: &Caller, registry: &Registry, records: &mut [Record], tree: &IncludeTree) -> QueryResult<Vec<Record>> {
+pub fn include(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    registry: &Registry,
+    records: &mut [Record],
+    tree: &IncludeTree,
+) -> QueryResult<Vec<Record>> {
     let mut included = Vec::new();
     include_into(conn, caller, registry, records, tree, &mut included)?;
     let primary: HashSet<(&str, String)> = records.iter().map(|r| (r.type_name(), r.id().to_string())).collect();
@@ -108,7 +132,14 @@ pub fn include(conn: &mut AnyConnection, caller: &Caller, registry: &Registry, r
     Ok(unique)
 }
 
-fn include_into(conn: &mut AnyConnection, caller: &Caller, registry: &Registry, records: &mut [Record], tree: &IncludeTree, included: &mut Vec<Record>) -> QueryResult<()> {
+fn include_into(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    registry: &Registry,
+    records: &mut [Record],
+    tree: &IncludeTree,
+    included: &mut Vec<Record>,
+) -> QueryResult<()> {
     let Some(first) = records.first() else { return Ok(()) };
     let spec = first.spec;
     for (name, subtree) in &tree.0 {
@@ -116,13 +147,15 @@ fn include_into(conn: &mut AnyConnection, caller: &Caller, registry: &Registry, 
         let Some(target) = registry.find(relationship.target) else { continue };
         // Only what the caller may read is included, and linked.
         let target_spec = target.spec();
-        let readable = Select::from(target_spec.type_name).filter(scope_condition(target_spec, caller.scope(target_spec)));
+        let readable =
+            Select::from(target_spec.type_name).filter(scope_condition(target_spec, caller.scope(target_spec)));
         let mut related = match relationship.cardinality {
             Cardinality::ToOne { column } => {
                 let ids: HashSet<String> = records.iter().filter_map(|r| r.key(column).map(String::from)).collect();
                 let related = target.load(conn, &readable.filter(Sql::column_in("id", ids)))?;
                 for record in records.iter_mut() {
-                    let visible = record.key(column).filter(|id| related.iter().any(|r| r.id() == *id)).map(String::from);
+                    let visible =
+                        record.key(column).filter(|id| related.iter().any(|r| r.id() == *id)).map(String::from);
                     record.to_one_visible.push((relationship.name, visible));
                 }
                 related
@@ -137,13 +170,22 @@ fn include_into(conn: &mut AnyConnection, caller: &Caller, registry: &Registry, 
                 }
                 let related = target.load(conn, &select)?;
                 for record in records.iter_mut() {
-                    let ids = related.iter().filter(|r| r.key(column) == Some(record.id())).map(|r| r.id().to_string()).collect();
+                    let ids = related
+                        .iter()
+                        .filter(|r| r.key(column) == Some(record.id()))
+                        .map(|r| r.id().to_string())
+                        .collect();
                     record.set_to_many(relationship.name, ids);
                 }
                 related
             }
             Cardinality::ToManyThrough { table, source_column, target_column } => {
-                let mut pairs = Sql::new(&format!("SELECT {} AS id, {} AS owner FROM {} WHERE ", quote(target_column), quote(source_column), quote(table)));
+                let mut pairs = Sql::new(&format!(
+                    "SELECT {} AS id, {} AS owner FROM {} WHERE ",
+                    quote(target_column),
+                    quote(source_column),
+                    quote(table)
+                ));
                 pairs.append(Sql::column_in(source_column, records.iter().map(|r| r.id().to_string())));
                 let pairs = pairs.load::<IdPair>(conn)?;
                 let ids: HashSet<String> = pairs.iter().map(|p| p.id.clone()).collect();
@@ -169,7 +211,13 @@ fn include_into(conn: &mut AnyConnection, caller: &Caller, registry: &Registry, 
 
 /// The included records `query` asks for (an empty list when none matched, `None` when it
 /// asks for none).
-pub fn included(conn: &mut AnyConnection, caller: &Caller, registry: &Registry, records: &mut [Record], query: &Query) -> QueryResult<Option<Vec<Record>>> {
+pub fn included(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    registry: &Registry,
+    records: &mut [Record],
+    query: &Query,
+) -> QueryResult<Option<Vec<Record>>> {
     if query.include.is_empty() {
         return Ok(None);
     }

@@ -13,7 +13,9 @@ use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, stored, Resource};
 use crate::resources::permissions::{self, Permissions};
 use crate::resources::write::{refuse, required_link, Create, Tx, Update};
-use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, TRIGGER, UPDATE};
+use crate::spec::{
+    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, TRIGGER, UPDATE,
+};
 
 pub struct Roles;
 
@@ -81,7 +83,11 @@ pub fn new_role(organization_id: &str, name: &str, kind: RoleKind) -> Role {
 }
 
 /// The organization's role of `kind` (`admin`, `read_only`).
-pub fn builtin(conn: &mut crate::db::AnyConnection, organization_id: &str, kind: RoleKind) -> QueryResult<Option<Role>> {
+pub fn builtin(
+    conn: &mut crate::db::AnyConnection,
+    organization_id: &str,
+    kind: RoleKind,
+) -> QueryResult<Option<Role>> {
     roles::table
         .filter(roles::organization_id.eq(organization_id))
         .filter(roles::kind.eq(kind.as_str()))
@@ -105,7 +111,11 @@ impl Create for Roles {
         let name = reader.required("name", |v| parse_text(v, 100));
         let common = Common::read(&mut reader);
         reader.finish()?;
-        Ok(NewRole { organization_id: required_link(document, "organization")?, name: name.unwrap_or_default(), common })
+        Ok(NewRole {
+            organization_id: required_link(document, "organization")?,
+            name: name.unwrap_or_default(),
+            common,
+        })
     }
 
     fn organization(_: &mut Tx, new: &NewRole) -> Result<Option<String>, ApiError> {
@@ -146,10 +156,7 @@ impl Update for Roles {
             return Err(refuse("name", "The built-in roles admin and read_only keep their names."));
         }
         diesel::update(roles::table.find(&role.id))
-            .set((
-                changes.name.map(|n| roles::name.eq(n)),
-                common_changes!(roles, changes.common),
-            ))
+            .set((changes.name.map(|n| roles::name.eq(n)), common_changes!(roles, changes.common)))
             .execute(tx.conn)?;
         if changes.add_missing_base_permissions {
             let existing: Vec<String> = permission_rows::table

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use crate::db::schema::users;
 use crate::db::sql::Sql;
-use crate::spec::query::Value;
 use crate::db::AnyConnection;
 use crate::domain::policy::Authorized;
 use crate::domain::secrets::{generate_client_id, generate_client_secret, hash_secret};
@@ -16,6 +15,7 @@ use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::model::{stored, Resource};
 use crate::resources::write::{Tx, Update};
+use crate::spec::query::Value;
 use crate::spec::{Attribute, Catalog, Kind, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
 
 pub struct Users;
@@ -122,7 +122,12 @@ pub fn activate_memberships(conn: &mut AnyConnection, user: &User) -> QueryResul
 }
 
 /// Creates a user with a fresh credential. Hashes with argon2: call on the blocking pool.
-pub fn create(conn: &mut AnyConnection, email: &str, first_name: &str, last_name: &str) -> Result<(User, Credentials), ApiError> {
+pub fn create(
+    conn: &mut AnyConnection,
+    email: &str,
+    first_name: &str,
+    last_name: &str,
+) -> Result<(User, Credentials), ApiError> {
     let mut problems = Vec::new();
     let mut check = |name: &str, checked: Result<String, String>| {
         checked.map_err(|why| problems.push(Invalid::attribute(name, format!("{name} {why}.")))).ok()
@@ -163,7 +168,8 @@ pub fn create(conn: &mut AnyConnection, email: &str, first_name: &str, last_name
 
 /// Replaces the user's secret; the old one stops working at once. Hashes with argon2.
 pub fn rotate_secret(conn: &mut AnyConnection, email: &str) -> Result<Credentials, ApiError> {
-    let user = find_by_email(conn, email)?.ok_or_else(|| ApiError::NotFound(format!("No user with email {email:?}.")))?;
+    let user =
+        find_by_email(conn, email)?.ok_or_else(|| ApiError::NotFound(format!("No user with email {email:?}.")))?;
     let secret = generate_client_secret();
     diesel::update(users::table.find(&user.id))
         .set((users::client_secret_hash.eq(hash_secret(&secret)), users::updated_at.eq(now())))
@@ -174,7 +180,9 @@ pub fn rotate_secret(conn: &mut AnyConnection, email: &str) -> Result<Credential
 /// Time zones are IANA names (`Europe/Rome`, `UTC`).
 fn parse_time_zone(value: &str) -> Result<String, String> {
     let valid = (1..=64).contains(&value.len())
-        && value.split('/').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c)));
+        && value
+            .split('/')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c)));
     valid.then(|| value.to_string()).ok_or_else(|| "must be a time zone name like Europe/Rome".into())
 }
 

@@ -31,7 +31,12 @@ impl Tx<'_> {
     /// A record a relationship of the document names, which must belong to `organization_id`:
     /// 404 when it does not exist for the caller (JSON:API 1.1 §9.1.?), 422 at the relationship
     /// when it belongs to another of the caller's organizations.
-    pub fn related<T: Resource>(&mut self, relationship: &str, id: &str, organization_id: &str) -> Result<T::Row, ApiError> {
+    pub fn related<T: Resource>(
+        &mut self,
+        relationship: &str,
+        id: &str,
+        organization_id: &str,
+    ) -> Result<T::Row, ApiError> {
         let missing = || ApiError::not_found(T::SPEC.type_name, id);
         let row = rows::find::<T::Row>(self.conn, T::SPEC.type_name, id)?.ok_or_else(missing)?;
         match owner::<T>(&row) {
@@ -70,14 +75,25 @@ impl Tx<'_> {
     /// Writes a version of a row of `T`: its changes between `before` and `after`. An update
     /// that changed nothing records nothing; records without an organization (users) have no
     /// audit trail.
-    pub fn record<T: Resource>(&mut self, event: &str, before: Option<&T::Row>, after: Option<&T::Row>) -> Result<(), ApiError> {
+    pub fn record<T: Resource>(
+        &mut self,
+        event: &str,
+        before: Option<&T::Row>,
+        after: Option<&T::Row>,
+    ) -> Result<(), ApiError> {
         let Some(subject) = after.or(before) else { return Ok(()) };
         let Owner::Organization(organization_id) = owner::<T>(subject) else { return Ok(()) };
         let changes = audit::changes(before, after)?;
         if event == "update" && changes.is_empty() {
             return Ok(());
         }
-        let event = Event { resource_type: T::SPEC.type_name, resource_id: T::id(subject), organization_id, name: event, changes };
+        let event = Event {
+            resource_type: T::SPEC.type_name,
+            resource_id: T::id(subject),
+            organization_id,
+            name: event,
+            changes,
+        };
         audit::record(self.conn, self.audit, event)
     }
 }
@@ -157,7 +173,10 @@ pub fn delete<T: Delete>(tx: &mut Tx, id: &str) -> Result<(), ApiError> {
 /// The id a required to-one relationship names (the decoder has checked it is there).
 pub fn required_link(document: &ResourceDocument, name: &str) -> Result<String, ApiError> {
     document.linked(name).flatten().ok_or_else(|| {
-        ApiError::invalid(Invalid { location: document.relationship_source(name), detail: format!("{name} is required.") })
+        ApiError::invalid(Invalid {
+            location: document.relationship_source(name),
+            detail: format!("{name} is required."),
+        })
     })
 }
 

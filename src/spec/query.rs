@@ -146,7 +146,6 @@ pub struct Query {
     pub pairs: Vec<(String, String)>,
 }
 
-
 impl Fieldsets {
     /// The members `fields[type]` names, when it does.
     pub fn of(&self, type_name: &str) -> Option<&[String]> {

@@ -22,7 +22,11 @@ pub trait RowView: Send {
     fn id(&self) -> &str;
     /// The value of a key column (`organization_id`, `role_id`, `resource_id`…).
     fn key(&self, column: &str) -> Option<&str>;
-    fn attributes(&self, fields: Option<&[String]>, reveal: Option<&(&'static str, String)>) -> serde_json::Result<String>;
+    fn attributes(
+        &self,
+        fields: Option<&[String]>,
+        reveal: Option<&(&'static str, String)>,
+    ) -> serde_json::Result<String>;
 }
 
 /// A record on its way out, with the linkage its includes found.
@@ -208,9 +212,7 @@ impl Serialize for Linkage<'_> {
         match self {
             Linkage::Absent | Linkage::One(None) => serializer.serialize_none(),
             Linkage::One(Some(identifier)) => identifier.serialize(serializer),
-            Linkage::Many(type_name, ids) => {
-                serializer.collect_seq(ids.iter().map(|id| Identifier { type_name, id }))
-            }
+            Linkage::Many(type_name, ids) => serializer.collect_seq(ids.iter().map(|id| Identifier { type_name, id })),
         }
     }
 }
@@ -252,7 +254,11 @@ struct Resources<'a> {
 
 impl Serialize for Resources<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.records.iter().map(|record| Resource { record, links: self.links, fields: self.query }))
+        serializer.collect_seq(self.records.iter().map(|record| Resource {
+            record,
+            links: self.links,
+            fields: self.query,
+        }))
     }
 }
 
@@ -313,7 +319,14 @@ pub fn single(links: Links, record: &Record, included: Option<&[Record]>, query:
 
 /// A page of a collection at `path` with `meta.record_count`, `meta.page_count` and pagination
 /// links that keep every other query parameter.
-pub fn page(links: Links, path: &str, query: &Query, records: &[Record], included: Option<&[Record]>, count: i64) -> Vec<u8> {
+pub fn page(
+    links: Links,
+    path: &str,
+    query: &Query,
+    records: &[Record],
+    included: Option<&[Record]>,
+    count: i64,
+) -> Vec<u8> {
     let size = query.page.size as i64;
     let page_count = (count + size - 1) / size;
     let number = query.page.number as i64;
@@ -342,7 +355,15 @@ struct LinkageDocument<'a> {
 
 /// `GET /<type>/<id>/relationships/<name>`: the linkage alone (JSON:API 1.1 §7.6.1); `ids` is
 /// `None` for an empty to-one.
-pub fn linkage(links: Links, spec: &ResourceSpec, id: &str, name: &str, target: &'static str, to_many: bool, ids: &[String]) -> Vec<u8> {
+pub fn linkage(
+    links: Links,
+    spec: &ResourceSpec,
+    id: &str,
+    name: &str,
+    target: &'static str,
+    to_many: bool,
+    ids: &[String],
+) -> Vec<u8> {
     let data = match (to_many, ids.first()) {
         (true, _) => Linkage::Many(target, ids),
         (false, first) => Linkage::One(first.map(|id| Identifier { type_name: target, id })),

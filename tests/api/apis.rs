@@ -104,7 +104,8 @@ async fn resources_follow_their_rules() {
         let response = app.post("/api/api_resources", &json!({"data": {"type": "api_resources", "attributes": attributes, "relationships": {"organization": linkage("organizations", &s.org)}}})).await;
         assert_eq!(response.status, 422, "{attributes}: {}", response.text);
         // A missing member is reported at its parent (JSON:API 1.1 pointers name what was sent).
-        let pointer = if attributes.get(name).is_some() { format!("/data/attributes/{name}") } else { "/data/attributes".into() };
+        let pointer =
+            if attributes.get(name).is_some() { format!("/data/attributes/{name}") } else { "/data/attributes".into() };
         assert_eq!(response.error()["source"]["pointer"], pointer, "{attributes}");
     }
     // The same identifier in another organization is fine; the identifier never changes.

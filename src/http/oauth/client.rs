@@ -6,13 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use base64::Engine as _;
 
+use crate::db::rows;
 use crate::domain::secrets::verify_secret;
 use crate::error::ApiError;
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
 use crate::http::State;
 use crate::resources::api_credentials::{self as credentials, ApiCredential};
-use crate::db::rows;
 use crate::resources::model::Resource;
 use crate::resources::organizations::Organizations;
 use crate::resources::users;
@@ -44,7 +44,8 @@ async fn find_client(state: &State, client_id: String) -> Result<Option<Client>,
                 return Ok(Some(Client::User(Box::new(user))));
             }
             let Some(credential) = credentials::find_by_client_id(conn, &client_id)? else { return Ok(None) };
-            let organization: Option<<Organizations as Resource>::Row> = rows::find(conn, "organizations", &credential.organization_id)?;
+            let organization: Option<<Organizations as Resource>::Row> =
+                rows::find(conn, "organizations", &credential.organization_id)?;
             let slug = organization.map(|o| o.slug).unwrap_or_default();
             Ok(Some(Client::Credential(Box::new(credential), slug)))
         })
@@ -152,9 +153,7 @@ async fn authenticate_assertion(
     }
     let client = find_client(state, client_id.clone()).await?.ok_or_else(|| refused("unknown client"))?;
     let Client::Credential(credential, _) = &client else { return Err(refused("this client has no public key")) };
-    let (true, Some(pem)) =
-        (credential.auth_method == credentials::PRIVATE_KEY_JWT, &credential.public_key)
-    else {
+    let (true, Some(pem)) = (credential.auth_method == credentials::PRIVATE_KEY_JWT, &credential.public_key) else {
         return Err(refused("this client does not authenticate with private_key_jwt"));
     };
     use jsonwebtoken::Algorithm::*;
@@ -189,4 +188,3 @@ async fn authenticate_assertion(
     }
     Ok(client)
 }
-

@@ -70,4 +70,3 @@ impl From<ApiError> for OAuthError {
         }
     }
 }
-

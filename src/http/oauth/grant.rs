@@ -76,7 +76,8 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
             let target = state
                 .db
                 .run(move |conn| {
-                    let resource = api_resources::resolve(api_resources::resources_of(conn, &organization_id)?, wanted.as_deref());
+                    let resource =
+                        api_resources::resolve(api_resources::resources_of(conn, &organization_id)?, wanted.as_deref());
                     match resource {
                         Some(resource) => {
                             let granted = grants::granted_scopes(conn, &credential_id, &resource.id)?;
@@ -140,4 +141,3 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
             "created_at": claims.iat,
         })))
 }
-

@@ -14,8 +14,8 @@ use crate::http::oauth::parameters::OAuthParameters;
 use crate::http::State;
 use crate::jsonapi::media::Body;
 use crate::resources::api_credentials::ApiCredentials;
-use crate::resources::model::Resource;
 use crate::resources::api_resources;
+use crate::resources::model::Resource;
 
 pub async fn introspect(state: State, request: HttpRequest, body: Body) -> HttpResponse {
     match introspection(&state, &request, &body.0).await {
@@ -51,7 +51,8 @@ async fn introspection(state: &State, request: &HttpRequest, body: &[u8]) -> Res
         .run(move |conn| {
             use diesel::prelude::*;
             let revoked: i64 = revoked_tokens::table.filter(revoked_tokens::jti.eq(&jti)).count().get_result(conn)?;
-            let credential: Option<<ApiCredentials as Resource>::Row> = crate::db::rows::find(conn, "api_credentials", &application_id)?;
+            let credential: Option<<ApiCredentials as Resource>::Row> =
+                crate::db::rows::find(conn, "api_credentials", &application_id)?;
             Ok((revoked, credential))
         })
         .await?;
@@ -83,11 +84,11 @@ async fn introspection(state: &State, request: &HttpRequest, body: &[u8]) -> Res
     if !active {
         return Ok(inactive);
     }
-    let mut answer = serde_json::to_value(&claims).map_err(|e| OAuthError::from(ApiError::Internal { context: "introspection", source: Some(e.into()) }))?;
+    let mut answer = serde_json::to_value(&claims)
+        .map_err(|e| OAuthError::from(ApiError::Internal { context: "introspection", source: Some(e.into()) }))?;
     answer["active"] = json!(true);
     answer["client_id"] = json!(claims.application.client_id);
     answer["sub"] = json!(claims.application.client_id);
     answer["token_type"] = json!("Bearer");
     Ok(answer)
 }
-

@@ -68,4 +68,3 @@ pub async fn record_revocation(state: &State, claims: Claims) -> Result<(), OAut
         .await?;
     Ok(())
 }
-
