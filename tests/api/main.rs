@@ -8,6 +8,7 @@ mod apis;
 mod creating;
 mod credentials;
 mod errors;
+mod jsonapi_rules;
 mod listing;
 mod negotiation;
 mod organizations;
