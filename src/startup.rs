@@ -11,7 +11,8 @@ use actix_web::{web, App, HttpServer};
 use crate::auth::keys::KeySet;
 use crate::cli::Settings;
 use crate::db::{self, Database};
-use crate::http::{self, auth, AppState};
+use crate::http::state::AppState;
+use crate::http::{self, auth};
 use crate::jsonapi::media;
 use crate::resources::users::{self, Credentials};
 
@@ -100,7 +101,7 @@ impl Application {
                         .wrap(from_fn(auth::authenticate))
                         .configure(http::configure_api),
                 )
-                .default_service(web::to(http::not_found))
+                .default_service(web::to(http::endpoint::not_found))
         })
         .listen(listener)
         .map_err(|e| e.to_string())?;

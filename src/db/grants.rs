@@ -1,6 +1,7 @@
 //! Which API scopes each API credential holds (`api_credential_scopes`), and the read-only
 //! `scopes` attribute of credentials that mirrors it.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{api_credential_scopes, api_credentials, api_scopes};
@@ -61,9 +62,13 @@ pub fn grantees(conn: &mut AnyConnection, scope_ids: &[String]) -> QueryResult<V
 }
 
 /// Adds the grants the credential lacks; returns how many.
-pub fn grant(conn: &mut AnyConnection, credential_id: &str, scope_ids: &[String]) -> QueryResult<usize> {
+pub fn grant(
+    conn: &mut AnyConnection,
+    credential_id: &str,
+    scope_ids: &[String],
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     let existing = granted_scope_ids(conn, credential_id)?;
-    let now = crate::domain::now();
     let mut added = 0;
     for scope_id in scope_ids.iter().filter(|id| !existing.contains(id)) {
         diesel::insert_into(api_credential_scopes::table)

@@ -12,8 +12,9 @@ use crate::db::schema::memberships as membership_rows;
 use crate::domain::policy::{Action, RoleKind, Session};
 use crate::domain::{now, parse_email};
 use crate::error::{ApiError, Invalid, Source};
+use crate::http::auth::audit;
 use crate::http::auth::RequestContext;
-use crate::http::{audit, State};
+use crate::http::state::State;
 use crate::jsonapi::document::{Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
 use crate::resources::api_credentials::{change_grants, ApiCredentials, Change};
@@ -26,29 +27,32 @@ use crate::views::{self, respond};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        crate::http::resource("/organizations/{id}/transfer_ownership", "PATCH".into())
+        crate::http::endpoint::resource("/organizations/{id}/transfer_ownership", "PATCH".into())
             .route(web::patch().to(transfer_ownership)),
     )
-    .service(crate::http::resource("/memberships/{id}/resend", "POST".into()).route(web::post().to(resend)))
+    .service(crate::http::endpoint::resource("/memberships/{id}/resend", "POST".into()).route(web::post().to(resend)))
     .service(
-        crate::http::resource("/api_credentials/{id}/relationships/api_scopes", "GET, POST, PATCH, DELETE".into())
-            .route(web::get().to(|s: State, r: actix_web::HttpRequest, x: Session, id: web::Path<String>| {
-                crate::http::read::linkage::<ApiCredentials>(
-                    s,
-                    r,
-                    x,
-                    web::Path::from((id.into_inner(), "api_scopes".to_string())),
-                )
-            }))
-            .route(web::post().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
-                grant_scopes(s, x, c, id.into_inner(), b, Change::Add)
-            }))
-            .route(web::patch().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
-                grant_scopes(s, x, c, id.into_inner(), b, Change::Replace)
-            }))
-            .route(web::delete().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
-                grant_scopes(s, x, c, id.into_inner(), b, Change::Remove)
-            })),
+        crate::http::endpoint::resource(
+            "/api_credentials/{id}/relationships/api_scopes",
+            "GET, POST, PATCH, DELETE".into(),
+        )
+        .route(web::get().to(|s: State, r: actix_web::HttpRequest, x: Session, id: web::Path<String>| {
+            crate::http::read::linkage::<ApiCredentials>(
+                s,
+                r,
+                x,
+                web::Path::from((id.into_inner(), "api_scopes".to_string())),
+            )
+        }))
+        .route(web::post().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
+            grant_scopes(s, x, c, id.into_inner(), b, Change::Add)
+        }))
+        .route(web::patch().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
+            grant_scopes(s, x, c, id.into_inner(), b, Change::Replace)
+        }))
+        .route(web::delete().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
+            grant_scopes(s, x, c, id.into_inner(), b, Change::Remove)
+        })),
     );
 }
 

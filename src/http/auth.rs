@@ -6,9 +6,10 @@
 use std::future::{ready, Ready};
 
 use crate::auth::tokens::{verify, TokenError, PROVISIONING_SCOPE};
-use crate::domain::policy::Session;
+use crate::domain::audit::Audit;
+use crate::domain::policy::{Caller, Session};
 use crate::error::ApiError;
-use crate::http::State;
+use crate::http::state::State;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -140,5 +141,16 @@ impl FromRequest for RequestContext {
             user_agent: None,
             request_id: uuid::Uuid::new_v4().to_string(),
         })))
+    }
+}
+
+/// What a version records of who wrote, from where.
+pub fn audit(caller: &Caller, context: &RequestContext) -> Audit {
+    Audit {
+        user_id: caller.user_id.clone(),
+        email: caller.email.clone(),
+        ip_address: context.ip_address.clone(),
+        user_agent: context.user_agent.clone(),
+        request_id: context.request_id.clone(),
     }
 }

@@ -4,23 +4,19 @@
 
 pub mod actions;
 pub mod auth;
+pub mod endpoint;
 pub mod oauth;
 pub mod read;
+pub mod state;
 pub mod users;
 pub mod write;
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
-use crate::auth::keys::KeySet;
-use crate::db::{AnyConnection, Database};
-use crate::domain::audit::Audit;
-use crate::domain::policy::{Caller, Session};
 use crate::error::ApiError;
-use crate::http::auth::RequestContext;
+use crate::http::endpoint::resource;
 use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::api_resources::ApiResources;
 use crate::resources::api_scopes::ApiScopes;
@@ -33,71 +29,6 @@ use crate::resources::permissions::Permissions;
 use crate::resources::roles::Roles;
 use crate::resources::versions::Versions;
 use crate::resources::write::{Create, Delete, Update};
-use crate::resources::Registry;
-use crate::views::Links;
-
-pub struct AppState {
-    pub db: Database,
-    pub registry: &'static Registry,
-    /// `<PUBLIC_URL>/api`: the base of every link we render.
-    pub api_base: String,
-    /// `<PUBLIC_URL>`: the `iss` of every token.
-    pub issuer: String,
-    pub keys: Arc<KeySet>,
-    /// Recently verified client secrets, so repeat grants skip argon2.
-    pub secrets: crate::auth::secret_cache::SecretCache,
-    /// Access tokens whose signature was checked already.
-    pub verified: crate::auth::verified::VerifiedTokens,
-    /// Organizations' domains are `<slug>.<domain_suffix>`.
-    pub domain_suffix: String,
-}
-
-impl AppState {
-    pub fn links(&self) -> Links<'_> {
-        Links { base: &self.api_base }
-    }
-
-    /// Runs `work` with the caller authenticated on the same pooled connection, on the
-    /// blocking pool: one hop per request.
-    pub async fn as_caller<T, F>(&self, session: Session, work: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut AnyConnection, &mut Caller) -> Result<T, ApiError> + Send + 'static,
-    {
-        self.db
-            .run(move |conn| {
-                let mut caller = Caller::authenticate(conn, &session)?;
-                work(conn, &mut caller)
-            })
-            .await
-    }
-
-    /// Like `as_caller`, inside one transaction.
-    pub async fn transaction_as_caller<T, F>(&self, session: Session, work: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut AnyConnection, &mut Caller) -> Result<T, ApiError> + Send + 'static,
-    {
-        self.db
-            .transaction(move |conn| {
-                let mut caller = Caller::authenticate(conn, &session)?;
-                work(conn, &mut caller)
-            })
-            .await
-    }
-}
-
-pub type State = web::Data<AppState>;
-
-pub fn audit(caller: &Caller, context: &RequestContext) -> Audit {
-    Audit {
-        user_id: caller.user_id.clone(),
-        email: caller.email.clone(),
-        ip_address: context.ip_address.clone(),
-        user_agent: context.user_agent.clone(),
-        request_id: context.request_id.clone(),
-    }
-}
 
 /// Mounts every resource type under `/api`. Specific routes (custom actions, the writable
 /// relationship) go before the generic ones they would otherwise match.
@@ -114,20 +45,6 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     routes::<ApplicationMemberships>().create().update().delete().mount(cfg);
     routes::<ApiResources>().create().update().delete().mount(cfg);
     routes::<ApiScopes>().create().update().delete().mount(cfg);
-}
-
-/// A `web::Resource` that answers 405 with an `Allow` header for methods it does not route.
-pub fn resource(path: &str, allow: String) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move || {
-        let allow = allow.clone();
-        async move {
-            let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
-            if let Ok(value) = header::HeaderValue::from_str(&allow) {
-                response.headers_mut().insert(header::ALLOW, value);
-            }
-            response
-        }
-    }))
 }
 
 /// The routes of one type: reads always; creates, updates and deletes as the type allows.
@@ -206,9 +123,4 @@ impl<T: Resource> Routes<T> {
                 .route(web::get().to(read::related::<T>)),
         );
     }
-}
-
-/// Unknown paths anywhere: a 404 errors document.
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::RouteNotFound)
 }

@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::policy::{Action, Session};
 use crate::error::ApiError;
-use crate::http::State;
+use crate::http::state::State;
 use crate::jsonapi::query::{parse, Allowed};
 use crate::resources::model::{record, Resource};
 use crate::resources::read::{self, included, linked_ids, related_condition};

@@ -5,9 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::policy::{Action, Session};
 use crate::error::ApiError;
+use crate::http::auth::audit;
 use crate::http::auth::RequestContext;
 use crate::http::read::single;
-use crate::http::{audit, State};
+use crate::http::state::State;
 use crate::jsonapi::document::{Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
 use crate::jsonapi::query::{parse, Allowed};
@@ -18,7 +19,9 @@ use crate::resources::write::{self, Tx, Update};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        crate::http::resource("/user", "GET, PATCH".into()).route(web::get().to(show)).route(web::patch().to(update)),
+        crate::http::endpoint::resource("/user", "GET, PATCH".into())
+            .route(web::get().to(show))
+            .route(web::patch().to(update)),
     );
 }
 

@@ -8,9 +8,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::policy::Session;
 use crate::error::ApiError;
+use crate::http::auth::audit;
 use crate::http::auth::RequestContext;
 use crate::http::read::single;
-use crate::http::{audit, State};
+use crate::http::state::State;
 use crate::jsonapi::document::{Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
 use crate::jsonapi::query::{parse, Allowed};

@@ -476,14 +476,15 @@ pub fn change_grants(
         }
     }
     let changed = match change {
-        Change::Add => grants::grant(tx.conn, &credential.id, scope_ids)? > 0,
+        Change::Add => grants::grant(tx.conn, &credential.id, scope_ids, now())? > 0,
         Change::Remove => grants::revoke(tx.conn, &credential.id, scope_ids)? > 0,
         Change::Replace => {
             let stale: Vec<String> = grants::granted_scope_ids(tx.conn, &credential.id)?
                 .into_iter()
                 .filter(|id| !scope_ids.contains(id))
                 .collect();
-            grants::revoke(tx.conn, &credential.id, &stale)? + grants::grant(tx.conn, &credential.id, scope_ids)? > 0
+            grants::revoke(tx.conn, &credential.id, &stale)? + grants::grant(tx.conn, &credential.id, scope_ids, now())?
+                > 0
         }
     };
     grants::refresh_credential_scopes(tx.conn, std::slice::from_ref(&credential.id))?;

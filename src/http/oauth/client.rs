@@ -11,7 +11,7 @@ use crate::domain::secrets::verify_secret;
 use crate::error::ApiError;
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
-use crate::http::State;
+use crate::http::state::State;
 use crate::resources::api_credentials::{self as credentials, ApiCredential};
 use crate::resources::model::Resource;
 use crate::resources::organizations::Organizations;

@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::HttpResponse;
 use serde_json::json;
 
-use crate::http::State;
+use crate::http::state::State;
 
 /// RFC 8414: what this authorization server is and does.
 pub async fn metadata(state: State) -> HttpResponse {

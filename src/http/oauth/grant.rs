@@ -10,7 +10,7 @@ use crate::db::grants;
 use crate::http::oauth::client::{authenticate, Client};
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
-use crate::http::State;
+use crate::http::state::State;
 use crate::jsonapi::media::Body;
 use crate::resources::api_resources;
 use crate::resources::users;

@@ -13,14 +13,18 @@ pub mod revoke;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(crate::http::resource("/oauth/token", "POST".into()).route(web::post().to(grant::token)))
-        .service(crate::http::resource("/oauth/revoke", "POST".into()).route(web::post().to(revoke::revoke)))
+    cfg.service(crate::http::endpoint::resource("/oauth/token", "POST".into()).route(web::post().to(grant::token)))
+        .service(crate::http::endpoint::resource("/oauth/revoke", "POST".into()).route(web::post().to(revoke::revoke)))
         .service(
-            crate::http::resource("/oauth/introspect", "POST".into()).route(web::post().to(introspect::introspect)),
+            crate::http::endpoint::resource("/oauth/introspect", "POST".into())
+                .route(web::post().to(introspect::introspect)),
         )
         .service(
-            crate::http::resource("/.well-known/oauth-authorization-server", "GET".into())
+            crate::http::endpoint::resource("/.well-known/oauth-authorization-server", "GET".into())
                 .route(web::get().to(discovery::metadata)),
         )
-        .service(crate::http::resource("/.well-known/jwks.json", "GET".into()).route(web::get().to(discovery::jwks)));
+        .service(
+            crate::http::endpoint::resource("/.well-known/jwks.json", "GET".into())
+                .route(web::get().to(discovery::jwks)),
+        );
 }

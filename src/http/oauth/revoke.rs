@@ -9,7 +9,7 @@ use crate::db::schema::revoked_tokens;
 use crate::http::oauth::client::authenticate;
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
-use crate::http::State;
+use crate::http::state::State;
 use crate::jsonapi::media::Body;
 
 pub async fn revoke(state: State, request: HttpRequest, body: Body) -> HttpResponse {

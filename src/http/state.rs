@@ -1,0 +1,66 @@
+//! What every handler shares: the database, the registry, keys and caches, and the one hop in
+//! which a request authenticates and does its database work.
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::auth::keys::KeySet;
+use crate::db::{AnyConnection, Database};
+use crate::domain::policy::{Caller, Session};
+use crate::error::ApiError;
+use crate::resources::Registry;
+use crate::views::Links;
+
+pub struct AppState {
+    pub db: Database,
+    pub registry: &'static Registry,
+    /// `<PUBLIC_URL>/api`: the base of every link we render.
+    pub api_base: String,
+    /// `<PUBLIC_URL>`: the `iss` of every token.
+    pub issuer: String,
+    pub keys: Arc<KeySet>,
+    /// Recently verified client secrets, so repeat grants skip argon2.
+    pub secrets: crate::auth::secret_cache::SecretCache,
+    /// Access tokens whose signature was checked already.
+    pub verified: crate::auth::verified::VerifiedTokens,
+    /// Organizations' domains are `<slug>.<domain_suffix>`.
+    pub domain_suffix: String,
+}
+
+impl AppState {
+    pub fn links(&self) -> Links<'_> {
+        Links { base: &self.api_base }
+    }
+
+    /// Runs `work` with the caller authenticated on the same pooled connection, on the
+    /// blocking pool: one hop per request.
+    pub async fn as_caller<T, F>(&self, session: Session, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut Caller) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.db
+            .run(move |conn| {
+                let mut caller = Caller::authenticate(conn, &session)?;
+                work(conn, &mut caller)
+            })
+            .await
+    }
+
+    /// Like `as_caller`, inside one transaction.
+    pub async fn transaction_as_caller<T, F>(&self, session: Session, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut Caller) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.db
+            .transaction(move |conn| {
+                let mut caller = Caller::authenticate(conn, &session)?;
+                work(conn, &mut caller)
+            })
+            .await
+    }
+}
+
+pub type State = web::Data<AppState>;
