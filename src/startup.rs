@@ -92,7 +92,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .wrap(from_fn(auth::request_id))
+                .wrap(from_fn(http::context::request_id))
                 .configure(http::oauth::configure)
                 .service(
                     web::scope("/api")

@@ -12,8 +12,7 @@ use crate::db::schema::memberships as membership_rows;
 use crate::domain::policy::{Action, RoleKind, Session};
 use crate::domain::{now, parse_email};
 use crate::error::{ApiError, Invalid, Source};
-use crate::http::auth::audit;
-use crate::http::auth::RequestContext;
+use crate::http::context::RequestContext;
 use crate::http::state::State;
 use crate::jsonapi::document::{Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
@@ -21,7 +20,7 @@ use crate::resources::api_credentials::{change_grants, ApiCredentials, Change};
 use crate::resources::memberships::{self, Memberships};
 use crate::resources::organizations::Organizations;
 use crate::resources::roles;
-use crate::resources::write::{forbid, Tx};
+use crate::resources::write::forbid;
 use crate::spec::{Attribute, Kind, ResourceSpec, Tenancy, REQUIRED, UPDATE};
 use crate::views::{self, respond};
 
@@ -95,12 +94,9 @@ async fn transfer_ownership(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let email = new_owner(&body.0, &id);
-    let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
     state
-        .transaction_as_caller(session, move |conn, caller| {
+        .write(session, context, move |tx| {
             let email = email?;
-            let audit = audit(caller, &context);
-            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
             tx.find::<Organizations>(&id, Action::Read)?;
             let current = memberships::by_email(tx.conn, &id, &tx.caller.email)?.filter(|m| m.owner);
             let Some(current) = current else {
@@ -143,11 +139,8 @@ async fn resend(
     context: RequestContext,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
     state
-        .transaction_as_caller(session, move |conn, caller| {
-            let audit = audit(caller, &context);
-            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
+        .write(session, context, move |tx| {
             let membership = tx.find::<Memberships>(&id, Action::Update)?;
             if membership.status != "pending" {
                 return Err(ApiError::invalid(Invalid { location: Source::None, detail: "Only a pending membership has an invitation to resend.".into() }));
@@ -202,15 +195,12 @@ async fn grant_scopes(
     change: Change,
 ) -> Result<HttpResponse, ApiError> {
     let scope_ids = decode_scope_linkage(&body.0);
-    let (registry, domain_suffix) = (state.registry, state.domain_suffix.clone());
     let credential_id = id.clone();
     let ids = state
-        .transaction_as_caller(session, move |conn, caller| {
+        .write(session, context, move |tx| {
             let scope_ids = scope_ids?;
-            let audit = audit(caller, &context);
-            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
             let credential = tx.find::<ApiCredentials>(&credential_id, Action::Update)?;
-            if change_grants(&mut tx, &credential, &scope_ids, change, "/data")? {
+            if change_grants(tx, &credential, &scope_ids, change, "/data")? {
                 tx.updated::<ApiCredentials>(&credential, "update")?;
             }
             Ok(grants::granted_scope_ids(tx.conn, &credential_id)?)

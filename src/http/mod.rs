@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod context;
 pub mod endpoint;
 pub mod oauth;
 pub mod read;

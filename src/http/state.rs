@@ -9,6 +9,8 @@ use crate::auth::keys::KeySet;
 use crate::db::{AnyConnection, Database};
 use crate::domain::policy::{Caller, Session};
 use crate::error::ApiError;
+use crate::http::context::{audit, RequestContext};
+use crate::resources::write::Tx;
 use crate::resources::Registry;
 use crate::views::Links;
 
@@ -48,16 +50,20 @@ impl AppState {
             .await
     }
 
-    /// Like `as_caller`, inside one transaction.
-    pub async fn transaction_as_caller<T, F>(&self, session: Session, work: F) -> Result<T, ApiError>
+    /// A write: like `as_caller`, inside one transaction, with what the audit trail records
+    /// of the request.
+    pub async fn write<T, F>(&self, session: Session, context: RequestContext, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection, &mut Caller) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut Tx) -> Result<T, ApiError> + Send + 'static,
     {
+        let (registry, domain_suffix) = (self.registry, self.domain_suffix.clone());
         self.db
             .transaction(move |conn| {
                 let mut caller = Caller::authenticate(conn, &session)?;
-                work(conn, &mut caller)
+                let audit = audit(&caller, &context);
+                let mut tx = Tx { conn, caller: &mut caller, audit: &audit, registry, domain_suffix: &domain_suffix };
+                work(&mut tx)
             })
             .await
     }

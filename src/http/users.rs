@@ -5,8 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::policy::{Action, Session};
 use crate::error::ApiError;
-use crate::http::auth::audit;
-use crate::http::auth::RequestContext;
+use crate::http::context::RequestContext;
 use crate::http::read::single;
 use crate::http::state::State;
 use crate::jsonapi::document::{Mode, ResourceDocument};
@@ -15,7 +14,7 @@ use crate::jsonapi::query::{parse, Allowed};
 use crate::resources::model::{record, Resource};
 use crate::resources::read::{self, included};
 use crate::resources::users::Users;
-use crate::resources::write::{self, Tx, Update};
+use crate::resources::write::{self, Update};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -53,14 +52,11 @@ async fn update(
         let document = ResourceDocument::decode(&body.0, Users::SPEC, Mode::Singleton { id: &session.user_id })?;
         Ok((query, <Users as Update>::decode(&document, registry)?))
     });
-    let domain_suffix = state.domain_suffix.clone();
     let (record, query) = state
-        .transaction_as_caller(session, move |conn, caller| {
+        .write(session, context, move |tx| {
             let (query, changes) = decoded?;
-            let audit = audit(caller, &context);
-            let id = caller.user_id.clone();
-            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
-            Ok((record::<Users>(write::update::<Users>(&mut tx, &id, changes)?), query))
+            let id = tx.caller.user_id.clone();
+            Ok((record::<Users>(write::update::<Users>(tx, &id, changes)?), query))
         })
         .await?;
     Ok(single(&state, StatusCode::OK, &record, None, &query))

@@ -1,23 +1,63 @@
 //! The writes every type shares: decode and check the document on the async worker, do the
 //! slow work a type needs (hashing a new secret) on the blocking pool, then one transaction:
 //! authenticate, authorize, write, record a version, include. The type supplies only its
-//! `Create`, `Update` or `Delete`.
+//! `Create`, `Update` or `Delete`. What the request got wrong is answered after the
+//! authentication, so a caller whose token no longer counts always gets 401.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::policy::Session;
 use crate::error::ApiError;
-use crate::http::auth::audit;
-use crate::http::auth::RequestContext;
+use crate::http::context::RequestContext;
 use crate::http::read::single;
 use crate::http::state::State;
 use crate::jsonapi::document::{Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
 use crate::jsonapi::query::{parse, Allowed};
-use crate::resources::model::record;
+use crate::resources::model::{record, Resource};
 use crate::resources::read::included;
 use crate::resources::write::{self, Create, Delete, Tx, Update};
+use crate::spec::query::Query;
+use crate::views::Record;
+
+/// The request's query and document, decoded by the type's rules and prepared (slow work on
+/// the blocking pool); an attribute the response shows once.
+async fn decode<T: Resource, V: Send + 'static>(
+    state: &State,
+    request: &HttpRequest,
+    body: &Body,
+    mode: Mode<'_>,
+    read: impl FnOnce(&ResourceDocument) -> Result<V, ApiError>,
+    prepare: fn(V) -> V,
+    revealed: fn(&V) -> Option<(&'static str, String)>,
+) -> Result<(Result<(Query, V, ResourceDocument), ApiError>, Option<(&'static str, String)>), ApiError> {
+    let decoded = parse(state.registry, T::SPEC, request.query_string(), Allowed::Single).and_then(|query| {
+        let document = ResourceDocument::decode(&body.0, T::SPEC, mode)?;
+        let values = read(&document)?;
+        Ok((query, values, document))
+    });
+    Ok(match decoded {
+        Ok((query, values, document)) => {
+            let values = web::block(move || prepare(values)).await?;
+            let reveal = revealed(&values);
+            (Ok((query, values, document)), reveal)
+        }
+        Err(error) => (Err(error), None),
+    })
+}
+
+/// The written row with its includes, rendered after the transaction.
+fn finish<T: Resource>(
+    tx: &mut Tx,
+    row: T::Row,
+    query: Query,
+) -> Result<(Record, Option<Vec<Record>>, Query), ApiError> {
+    let mut records = [record::<T>(row)];
+    let included = included(tx.conn, tx.caller, tx.registry, &mut records, &query)?;
+    let [record] = records;
+    Ok((record, included, query))
+}
 
 pub async fn create<T: Create>(
     state: State,
@@ -26,27 +66,15 @@ pub async fn create<T: Create>(
     session: Session,
     context: RequestContext,
 ) -> Result<HttpResponse, ApiError> {
-    let registry = state.registry;
-    let decoded = parse(registry, T::SPEC, request.query_string(), Allowed::Single).and_then(|query| {
-        let document = ResourceDocument::decode(&body.0, T::SPEC, Mode::Create)?;
-        Ok((query, T::decode(&document, registry)?))
-    });
-    let decoded = match decoded {
-        Ok((query, new)) => Ok((query, web::block(move || T::prepare(new)).await?)),
-        Err(error) => Err(error),
-    };
-    let reveal = decoded.as_ref().ok().and_then(|(_, new)| T::revealed(new));
-    let domain_suffix = state.domain_suffix.clone();
+    let catalog = state.registry;
+    let (decoded, reveal) =
+        decode::<T, _>(&state, &request, &body, Mode::Create, |d| T::decode(d, catalog), T::prepare, T::revealed)
+            .await?;
     let (mut record, included, query) = state
-        .transaction_as_caller(session, move |conn, caller| {
-            let (query, new) = decoded?;
-            let audit = audit(caller, &context);
-            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
-            let row = write::create::<T>(&mut tx, new)?;
-            let mut records = [record::<T>(row)];
-            let included = included(tx.conn, tx.caller, registry, &mut records, &query)?;
-            let [record] = records;
-            Ok((record, included, query))
+        .write(session, context, move |tx| {
+            let (query, new, document) = decoded?;
+            let row = write::create::<T>(tx, new, document.linked("organization").flatten())?;
+            finish::<T>(tx, row, query)
         })
         .await?;
     record.reveal = reveal;
@@ -62,27 +90,15 @@ pub async fn update<T: Update>(
     context: RequestContext,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let registry = state.registry;
-    let decoded = parse(registry, T::SPEC, request.query_string(), Allowed::Single).and_then(|query| {
-        let document = ResourceDocument::decode(&body.0, T::SPEC, Mode::Update { id: &id })?;
-        Ok((query, T::decode(&document, registry)?))
-    });
-    let decoded = match decoded {
-        Ok((query, changes)) => Ok((query, web::block(move || T::prepare(changes)).await?)),
-        Err(error) => Err(error),
-    };
-    let reveal = decoded.as_ref().ok().and_then(|(_, changes)| T::revealed(changes));
-    let domain_suffix = state.domain_suffix.clone();
+    let catalog = state.registry;
+    let mode = Mode::Update { id: &id };
+    let (decoded, reveal) =
+        decode::<T, _>(&state, &request, &body, mode, |d| T::decode(d, catalog), T::prepare, T::revealed).await?;
     let (mut record, included, query) = state
-        .transaction_as_caller(session, move |conn, caller| {
-            let (query, changes) = decoded?;
-            let audit = audit(caller, &context);
-            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
-            let row = write::update::<T>(&mut tx, &id, changes)?;
-            let mut records = [record::<T>(row)];
-            let included = included(tx.conn, tx.caller, registry, &mut records, &query)?;
-            let [record] = records;
-            Ok((record, included, query))
+        .write(session, context, move |tx| {
+            let (query, changes, _) = decoded?;
+            let row = write::update::<T>(tx, &id, changes)?;
+            finish::<T>(tx, row, query)
         })
         .await?;
     record.reveal = reveal;
@@ -96,14 +112,6 @@ pub async fn delete<T: Delete>(
     context: RequestContext,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let registry = state.registry;
-    let domain_suffix = state.domain_suffix.clone();
-    state
-        .transaction_as_caller(session, move |conn, caller| {
-            let audit = audit(caller, &context);
-            let mut tx = Tx { conn, caller, audit: &audit, catalog: registry, domain_suffix: &domain_suffix };
-            write::delete::<T>(&mut tx, &id)
-        })
-        .await?;
+    state.write(session, context, move |tx| write::delete::<T>(tx, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,7 +13,7 @@ use crate::domain::secrets::{generate_client_id, generate_client_secret, hash_se
 use crate::domain::{new_id, now, one_of, parse_text};
 use crate::error::{ApiError, Invalid, Source};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
-use crate::resources::model::{common_changes, stored, Resource};
+use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::roles::Roles;
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
 use crate::spec::{
@@ -22,36 +22,29 @@ use crate::spec::{
 
 pub struct ApiCredentials;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = api_credentials)]
-pub struct ApiCredential {
-    pub id: String,
-    pub organization_id: String,
-    pub role_id: Option<String>,
-    pub name: String,
-    pub kind: String,
-    pub redirect_uri: Option<String>,
-    pub expires_in: i64,
-    pub mode: String,
-    pub custom: bool,
-    pub auth_method: String,
-    pub public_key: Option<String>,
-    pub confidential: bool,
-    pub scopes: String,
-    pub client_id: String,
-    #[serde(skip)]
-    pub client_secret_hash: Option<String>,
-    pub secret_version: i64,
-    pub client_secret_expires_at: Option<NaiveDateTime>,
-    #[serde(skip)]
-    pub previous_secret_hash: Option<String>,
-    pub client_secret_previous_expires_at: Option<NaiveDateTime>,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct ApiCredential in api_credentials {
+        pub organization_id: String,
+        pub role_id: Option<String>,
+        pub name: String,
+        pub kind: String,
+        pub redirect_uri: Option<String>,
+        pub expires_in: i64,
+        pub mode: String,
+        pub custom: bool,
+        pub auth_method: String,
+        pub public_key: Option<String>,
+        pub confidential: bool,
+        pub scopes: String,
+        pub client_id: String,
+        #[serde(skip)]
+        pub client_secret_hash: Option<String>,
+        pub secret_version: i64,
+        pub client_secret_expires_at: Option<NaiveDateTime>,
+        #[serde(skip)]
+        pub previous_secret_hash: Option<String>,
+        pub client_secret_previous_expires_at: Option<NaiveDateTime>,
+    }
 }
 
 impl ApiCredential {
@@ -297,10 +290,6 @@ impl Create for ApiCredentials {
 
     fn revealed(new: &NewCredential) -> Option<(&'static str, String)> {
         new.secret.clone().map(|secret| ("client_secret", secret))
-    }
-
-    fn organization(_: &mut Tx, new: &NewCredential) -> Result<Option<String>, ApiError> {
-        Ok(Some(new.row.organization_id.clone()))
     }
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: NewCredential) -> Result<ApiCredential, ApiError> {

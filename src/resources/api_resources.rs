@@ -1,7 +1,6 @@
 //! `api_resources`: the APIs an organization protects, each named by an identifier URI
 //! (RFC 8707), with its own scopes and token lifetime. One may be the organization's default.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -12,32 +11,25 @@ use crate::domain::{new_id, now, parse_text};
 use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_credentials::ApiCredentials;
-use crate::resources::model::{common_changes, stored, Resource};
-use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
+use crate::resources::model::{common_changes, row, stored, Resource};
+use crate::resources::write::{refuse, Create, Delete, Tx, Update};
 use crate::spec::{
     Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
 };
 
 pub struct ApiResources;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = api_resources)]
-pub struct ApiResource {
-    pub id: String,
-    pub organization_id: String,
-    pub application_id: Option<String>,
-    pub name: String,
-    pub identifier: String,
-    pub description: Option<String>,
-    pub access_token_ttl: i64,
-    pub prefix: bool,
-    pub is_default: bool,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct ApiResource in api_resources {
+        pub organization_id: String,
+        pub application_id: Option<String>,
+        pub name: String,
+        pub identifier: String,
+        pub description: Option<String>,
+        pub access_token_ttl: i64,
+        pub prefix: bool,
+        pub is_default: bool,
+    }
 }
 
 impl ApiResource {
@@ -140,7 +132,6 @@ pub fn resolve(resources: Vec<ApiResource>, requested: Option<&str>) -> Option<A
 }
 
 pub struct Values {
-    organization_id: Option<String>,
     application: Option<Option<String>>,
     name: Option<String>,
     identifier: Option<String>,
@@ -164,8 +155,8 @@ fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
     let is_default = reader.not_null("is_default", is_default);
     let common = Common::read(&mut reader);
     reader.finish()?;
-    let (organization_id, application) = (document.linked("organization").flatten(), document.linked("application"));
-    Ok(Values { organization_id, application, name, identifier, description, ttl, prefix, is_default, common })
+    let application = document.linked("application");
+    Ok(Values { application, name, identifier, description, ttl, prefix, is_default, common })
 }
 
 fn identifier_taken() -> ApiError {
@@ -190,12 +181,7 @@ impl Create for ApiResources {
     type New = Values;
 
     fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<Values, ApiError> {
-        required_link(document, "organization")?;
         read(document)
-    }
-
-    fn organization(_: &mut Tx, new: &Values) -> Result<Option<String>, ApiError> {
-        Ok(new.organization_id.clone())
     }
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<ApiResource, ApiError> {

@@ -1,6 +1,5 @@
 //! `api_scopes`: the scopes of an API resource, which API credentials are granted.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -11,7 +10,7 @@ use crate::domain::{new_id, now, parse_text};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_resources::ApiResources;
-use crate::resources::model::{common_changes, stored, Resource};
+use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
 use crate::spec::{
     Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
@@ -19,20 +18,13 @@ use crate::spec::{
 
 pub struct ApiScopes;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = api_scopes)]
-pub struct ApiScope {
-    pub id: String,
-    pub organization_id: String,
-    pub api_resource_id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct ApiScope in api_scopes {
+        pub organization_id: String,
+        pub api_resource_id: String,
+        pub name: String,
+        pub description: Option<String>,
+    }
 }
 
 #[derive(Serialize)]
@@ -124,7 +116,7 @@ impl Create for ApiScopes {
         read(document)
     }
 
-    fn organization(tx: &mut Tx, new: &Values) -> Result<Option<String>, ApiError> {
+    fn organization(tx: &mut Tx, new: &Values, _: Option<String>) -> Result<Option<String>, ApiError> {
         let resource: Option<<ApiResources as Resource>::Row> =
             crate::db::rows::find(tx.conn, "api_resources", &new.resource_id)?;
         Ok(Some(resource.ok_or_else(|| ApiError::not_found("api_resources", &new.resource_id))?.organization_id))

@@ -1,7 +1,6 @@
 //! `application_memberships`: an API credential's role in its organization, optionally tied
 //! to a member or a membership profile.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -13,30 +12,23 @@ use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::membership_profiles::MembershipProfiles;
 use crate::resources::memberships::Memberships;
-use crate::resources::model::{common_changes, stored, Resource};
+use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::roles::Roles;
-use crate::resources::write::{required_link, Create, Delete, Tx, Update};
+use crate::resources::write::{Create, Delete, Tx, Update};
 use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, UPDATE};
 
 pub struct ApplicationMemberships;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = application_memberships)]
-pub struct ApplicationMembership {
-    pub id: String,
-    pub organization_id: String,
-    pub api_credential_id: String,
-    pub role_id: String,
-    pub membership_id: Option<String>,
-    pub membership_profile_id: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub filters: String,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct ApplicationMembership in application_memberships {
+        pub organization_id: String,
+        pub api_credential_id: String,
+        pub role_id: String,
+        pub membership_id: Option<String>,
+        pub membership_profile_id: Option<String>,
+        #[serde(serialize_with = "crate::views::json")]
+        pub filters: String,
+    }
 }
 
 #[derive(Serialize)]
@@ -75,7 +67,6 @@ impl Resource for ApplicationMemberships {
 
 /// The document's values; relationships as sent (`Some(None)` clears a to-one).
 pub struct Values {
-    organization_id: Option<String>,
     credential_id: Option<String>,
     role: Option<Option<String>>,
     membership: Option<Option<String>>,
@@ -93,7 +84,6 @@ fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
     }
     reader.finish()?;
     Ok(Values {
-        organization_id: document.linked("organization").flatten(),
         credential_id: document.linked("api_credential").flatten(),
         role: document.linked("role"),
         membership: document.linked("membership"),
@@ -124,14 +114,7 @@ impl Create for ApplicationMemberships {
     type New = Values;
 
     fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<Values, ApiError> {
-        for name in ["organization", "api_credential", "role"] {
-            required_link(document, name)?;
-        }
         read(document)
-    }
-
-    fn organization(_: &mut Tx, new: &Values) -> Result<Option<String>, ApiError> {
-        Ok(new.organization_id.clone())
     }
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<ApplicationMembership, ApiError> {

@@ -1,6 +1,5 @@
 //! `membership_profiles`: a name and an access scope that memberships can share.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -9,28 +8,21 @@ use crate::domain::policy::{Authorized, CreateIn};
 use crate::domain::{new_id, now, parse_access_scope, parse_text, test_enabled};
 use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
-use crate::resources::model::{common_changes, stored, Resource};
-use crate::resources::write::{required_link, Create, Delete, Tx, Update};
+use crate::resources::model::{common_changes, row, stored, Resource};
+use crate::resources::write::{Create, Delete, Tx, Update};
 use crate::spec::{
     Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
 };
 
 pub struct MembershipProfiles;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = membership_profiles)]
-pub struct MembershipProfile {
-    pub id: String,
-    pub organization_id: String,
-    pub name: String,
-    pub access_scope: String,
-    pub test_enabled: bool,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct MembershipProfile in membership_profiles {
+        pub organization_id: String,
+        pub name: String,
+        pub access_scope: String,
+        pub test_enabled: bool,
+    }
 }
 
 #[derive(Serialize)]
@@ -67,7 +59,6 @@ impl Resource for MembershipProfiles {
 }
 
 pub struct Values {
-    organization_id: Option<String>,
     name: Option<String>,
     access_scope: Option<String>,
     common: Common,
@@ -79,19 +70,14 @@ fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
     let access_scope = reader.required("access_scope", parse_access_scope);
     let common = Common::read(&mut reader);
     reader.finish()?;
-    Ok(Values { organization_id: document.linked("organization").flatten(), name, access_scope, common })
+    Ok(Values { name, access_scope, common })
 }
 
 impl Create for MembershipProfiles {
     type New = Values;
 
     fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<Values, ApiError> {
-        required_link(document, "organization")?;
         read(document)
-    }
-
-    fn organization(_: &mut Tx, new: &Values) -> Result<Option<String>, ApiError> {
-        Ok(new.organization_id.clone())
     }
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<MembershipProfile, ApiError> {

@@ -13,7 +13,7 @@ use crate::domain::{new_id, now, parse_access_scope, parse_email, test_enabled};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::membership_profiles::MembershipProfiles;
-use crate::resources::model::{common_changes, stored, Resource};
+use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::roles::{self, Roles};
 use crate::resources::users::{self, User};
 use crate::resources::write::{forbid, refuse, required_link, Create, Delete, Tx, Update};
@@ -23,28 +23,21 @@ use crate::spec::{
 
 pub struct Memberships;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = memberships)]
-pub struct Membership {
-    pub id: String,
-    pub organization_id: String,
-    pub role_id: String,
-    pub membership_profile_id: Option<String>,
-    pub user_id: Option<String>,
-    pub user_email: String,
-    pub user_first_name: Option<String>,
-    pub user_last_name: Option<String>,
-    pub status: String,
-    pub owner: bool,
-    pub access_scope: String,
-    pub test_enabled: bool,
-    pub invited_at: Option<NaiveDateTime>,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct Membership in memberships {
+        pub organization_id: String,
+        pub role_id: String,
+        pub membership_profile_id: Option<String>,
+        pub user_id: Option<String>,
+        pub user_email: String,
+        pub user_first_name: Option<String>,
+        pub user_last_name: Option<String>,
+        pub status: String,
+        pub owner: bool,
+        pub access_scope: String,
+        pub test_enabled: bool,
+        pub invited_at: Option<NaiveDateTime>,
+    }
 }
 
 #[derive(Serialize)]
@@ -130,7 +123,6 @@ pub fn by_email(conn: &mut AnyConnection, organization_id: &str, email: &str) ->
 }
 
 pub struct NewMembership {
-    organization_id: String,
     role_id: String,
     profile_id: Option<String>,
     email: String,
@@ -149,17 +141,12 @@ impl Create for Memberships {
         let common = Common::read(&mut reader);
         reader.finish()?;
         Ok(NewMembership {
-            organization_id: required_link(document, "organization")?,
             role_id: required_link(document, "role")?,
             profile_id: document.linked("membership_profile").flatten(),
             email: email.unwrap_or_default(),
             access_scope,
             common,
         })
-    }
-
-    fn organization(_: &mut Tx, new: &NewMembership) -> Result<Option<String>, ApiError> {
-        Ok(Some(new.organization_id.clone()))
     }
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: NewMembership) -> Result<Membership, ApiError> {

@@ -188,3 +188,23 @@ macro_rules! common_changes {
     }};
 }
 pub(crate) use common_changes;
+
+/// A table's row: its id, its own columns, and the columns every table shares. It loads by
+/// name, inserts, and serializes its columns for the audit trail (JSON columns as JSON).
+macro_rules! row {
+    (pub struct $name:ident in $table:ident { $($(#[$field_meta:meta])* pub $field:ident: $type:ty,)* }) => {
+        #[derive(Debug, Clone, diesel::Queryable, diesel::QueryableByName, diesel::Selectable, diesel::Insertable, serde::Serialize)]
+        #[diesel(table_name = $crate::db::schema::$table)]
+        pub struct $name {
+            pub id: String,
+            $($(#[$field_meta])* pub $field: $type,)*
+            pub reference: Option<String>,
+            pub reference_origin: Option<String>,
+            #[serde(serialize_with = "crate::views::json")]
+            pub metadata: String,
+            pub created_at: chrono::NaiveDateTime,
+            pub updated_at: chrono::NaiveDateTime,
+        }
+    };
+}
+pub(crate) use row;

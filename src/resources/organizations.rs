@@ -12,7 +12,7 @@ use crate::domain::policy::{Authorized, CreateIn, RoleKind};
 use crate::domain::{new_id, now, parse_email, parse_http_url, parse_text};
 use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
-use crate::resources::model::{stored, Resource};
+use crate::resources::model::{row, stored, Resource};
 use crate::resources::write::{Create, Tx, Update};
 use crate::resources::{memberships, permissions, roles, users};
 use crate::spec::{
@@ -21,33 +21,26 @@ use crate::spec::{
 
 pub struct Organizations;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = organizations)]
-pub struct Organization {
-    pub id: String,
-    pub name: String,
-    pub slug: String,
-    pub domain: String,
-    pub support_phone: Option<String>,
-    pub support_email: Option<String>,
-    pub logo_url: Option<String>,
-    pub favicon_url: Option<String>,
-    pub primary_color: Option<String>,
-    pub contrast_color: Option<String>,
-    pub gtm_id: Option<String>,
-    pub gtm_id_test: Option<String>,
-    pub region: String,
-    pub can_switch_live: bool,
-    #[serde(serialize_with = "crate::views::optional_json")]
-    pub subscription_info: Option<String>,
-    #[serde(serialize_with = "crate::views::optional_json")]
-    pub config: Option<String>,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct Organization in organizations {
+        pub name: String,
+        pub slug: String,
+        pub domain: String,
+        pub support_phone: Option<String>,
+        pub support_email: Option<String>,
+        pub logo_url: Option<String>,
+        pub favicon_url: Option<String>,
+        pub primary_color: Option<String>,
+        pub contrast_color: Option<String>,
+        pub gtm_id: Option<String>,
+        pub gtm_id_test: Option<String>,
+        pub region: String,
+        pub can_switch_live: bool,
+        #[serde(serialize_with = "crate::views::optional_json")]
+        pub subscription_info: Option<String>,
+        #[serde(serialize_with = "crate::views::optional_json")]
+        pub config: Option<String>,
+    }
 }
 
 #[derive(Serialize)]
@@ -237,7 +230,7 @@ impl Create for Organizations {
     }
 
     /// A new organization is the caller's to found: it needs no one's permission.
-    fn organization(_: &mut Tx, _: &Changes) -> Result<Option<String>, ApiError> {
+    fn organization(_: &mut Tx, _: &Changes, _: Option<String>) -> Result<Option<String>, ApiError> {
         Ok(None)
     }
 
@@ -313,7 +306,7 @@ fn insert_with_free_slug(tx: &mut Tx, mut organization: Organization) -> Result<
 
 /// The organization's built-in roles with their base permissions, and the caller as its owner.
 fn found(tx: &mut Tx, organization_id: &str) -> Result<(), ApiError> {
-    let subjects = tx.catalog.subjects();
+    let subjects = tx.registry.subjects();
     let mut admin_role_id = String::new();
     for kind in [RoleKind::Admin, RoleKind::ReadOnly] {
         let name = if kind == RoleKind::Admin { "Admin" } else { "Read-only" };

@@ -1,7 +1,6 @@
 //! `permissions`: what a custom role may do on one subject (a resource type). The built-in
 //! roles' permissions are fixed.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -10,7 +9,7 @@ use crate::domain::policy::{Authorized, CreateIn, RoleKind};
 use crate::domain::{new_id, now};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
-use crate::resources::model::{common_changes, stored, Resource};
+use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::write::{refuse, required_link, Create, Tx, Update};
 use crate::spec::{
     Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
@@ -18,25 +17,18 @@ use crate::spec::{
 
 pub struct Permissions;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = permissions)]
-pub struct Permission {
-    pub id: String,
-    pub organization_id: String,
-    pub role_id: String,
-    pub subject: String,
-    pub can_create: bool,
-    pub can_read: bool,
-    pub can_update: bool,
-    pub can_destroy: bool,
-    #[serde(serialize_with = "crate::views::json")]
-    pub restrictions: String,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct Permission in permissions {
+        pub organization_id: String,
+        pub role_id: String,
+        pub subject: String,
+        pub can_create: bool,
+        pub can_read: bool,
+        pub can_update: bool,
+        pub can_destroy: bool,
+        #[serde(serialize_with = "crate::views::json")]
+        pub restrictions: String,
+    }
 }
 
 #[derive(Serialize)]
@@ -164,7 +156,7 @@ impl Create for Permissions {
         })
     }
 
-    fn organization(tx: &mut Tx, new: &NewPermission) -> Result<Option<String>, ApiError> {
+    fn organization(tx: &mut Tx, new: &NewPermission, _: Option<String>) -> Result<Option<String>, ApiError> {
         Ok(Some(role_of(tx, &new.role_id)?.organization_id))
     }
 

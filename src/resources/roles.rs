@@ -1,7 +1,6 @@
 //! `roles`: an organization's built-in `admin` and `read_only` roles, and the custom roles its
 //! admins make. A custom role may gain the base permissions it lacks.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -10,28 +9,21 @@ use crate::domain::policy::{Authorized, CreateIn, RoleKind};
 use crate::domain::{new_id, now, parse_text};
 use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
-use crate::resources::model::{common_changes, stored, Resource};
+use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::permissions::{self, Permissions};
-use crate::resources::write::{refuse, required_link, Create, Tx, Update};
+use crate::resources::write::{refuse, Create, Tx, Update};
 use crate::spec::{
     Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, TRIGGER, UPDATE,
 };
 
 pub struct Roles;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = roles)]
-pub struct Role {
-    pub id: String,
-    pub organization_id: String,
-    pub name: String,
-    pub kind: String,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct Role in roles {
+        pub organization_id: String,
+        pub name: String,
+        pub kind: String,
+    }
 }
 
 #[derive(Serialize)]
@@ -98,7 +90,6 @@ pub fn builtin(
 }
 
 pub struct NewRole {
-    organization_id: String,
     name: String,
     common: Common,
 }
@@ -111,19 +102,11 @@ impl Create for Roles {
         let name = reader.required("name", |v| parse_text(v, 100));
         let common = Common::read(&mut reader);
         reader.finish()?;
-        Ok(NewRole {
-            organization_id: required_link(document, "organization")?,
-            name: name.unwrap_or_default(),
-            common,
-        })
+        Ok(NewRole { name: name.unwrap_or_default(), common })
     }
 
-    fn organization(_: &mut Tx, new: &NewRole) -> Result<Option<String>, ApiError> {
-        Ok(Some(new.organization_id.clone()))
-    }
-
-    fn create(tx: &mut Tx, _: Authorized<CreateIn>, new: NewRole) -> Result<Role, ApiError> {
-        let mut role = new_role(&new.organization_id, &new.name, RoleKind::Custom);
+    fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: NewRole) -> Result<Role, ApiError> {
+        let mut role = new_role(&place.organization_id, &new.name, RoleKind::Custom);
         role.reference = new.common.reference.value();
         role.reference_origin = new.common.reference_origin.value();
         role.metadata = new.common.metadata.unwrap_or_else(|| "{}".into());
@@ -163,7 +146,7 @@ impl Update for Roles {
                 .filter(permission_rows::role_id.eq(&role.id))
                 .select(permission_rows::subject)
                 .load(tx.conn)?;
-            for subject in tx.catalog.subjects().into_iter().filter(|s| !existing.iter().any(|e| e == s)) {
+            for subject in tx.registry.subjects().into_iter().filter(|s| !existing.iter().any(|e| e == s)) {
                 tx.insert::<Permissions>(permissions::base(&role.id, &role.organization_id, kind, subject))?;
             }
         }

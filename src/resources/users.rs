@@ -13,31 +13,24 @@ use crate::domain::secrets::{generate_client_id, generate_client_secret, hash_se
 use crate::domain::{new_id, now, parse_email, parse_text};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
-use crate::resources::model::{stored, Resource};
+use crate::resources::model::{row, stored, Resource};
 use crate::resources::write::{Tx, Update};
 use crate::spec::query::Value;
 use crate::spec::{Attribute, Catalog, Kind, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
 
 pub struct Users;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = users)]
-pub struct User {
-    pub id: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub time_zone: Option<String>,
-    pub otp_required_for_login: bool,
-    pub client_id: String,
-    #[serde(skip)]
-    pub client_secret_hash: String,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    #[serde(serialize_with = "crate::views::json")]
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct User in users {
+        pub email: String,
+        pub first_name: String,
+        pub last_name: String,
+        pub time_zone: Option<String>,
+        pub otp_required_for_login: bool,
+        pub client_id: String,
+        #[serde(skip)]
+        pub client_secret_hash: String,
+    }
 }
 
 /// The credential never renders: the secret is shown once, by the command that made it.

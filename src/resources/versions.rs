@@ -1,33 +1,24 @@
 //! `versions`: the audit trail, read-only. Every write of every other type adds one.
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::versions;
-use crate::resources::model::{stored, Resource};
+use crate::resources::model::{row, stored, Resource};
 use crate::spec::{Attribute, Kind, Relationship, ResourceSpec, Tenancy, FILTER, SORT};
 
 pub struct Versions;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, Serialize)]
-#[diesel(table_name = versions)]
-pub struct Version {
-    pub id: String,
-    pub organization_id: String,
-    pub resource_type: String,
-    pub resource_id: String,
-    pub event: String,
-    pub changes: String,
-    pub who: String,
-    pub ip_address: Option<String>,
-    pub user_agent: Option<String>,
-    pub uuid: Option<String>,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    pub metadata: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+row! {
+    pub struct Version in versions {
+        pub organization_id: String,
+        pub resource_type: String,
+        pub resource_id: String,
+        pub event: String,
+        pub changes: String,
+        pub who: String,
+        pub ip_address: Option<String>,
+        pub user_agent: Option<String>,
+        pub uuid: Option<String>,
+    }
 }
 
 #[derive(Serialize)]

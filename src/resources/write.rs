@@ -10,6 +10,7 @@ use crate::error::{ApiError, Invalid, Source};
 use crate::jsonapi::document::ResourceDocument;
 use crate::resources::model::{owner, Resource};
 use crate::resources::read;
+use crate::resources::Registry;
 use crate::spec::Catalog;
 
 /// One write transaction: the connection, who writes, and what versions record.
@@ -17,7 +18,7 @@ pub struct Tx<'a> {
     pub conn: &'a mut AnyConnection,
     pub caller: &'a mut Caller,
     pub audit: &'a Audit,
-    pub catalog: &'a dyn Catalog,
+    pub registry: &'a Registry,
     /// Organizations' domains are `<slug>.<domain_suffix>`.
     pub domain_suffix: &'a str,
 }
@@ -116,9 +117,12 @@ pub trait Create: Resource {
         None
     }
 
-    /// The organization the document puts the record in (404 when it does not exist); `None`
-    /// for an organization itself, which any user may found.
-    fn organization(tx: &mut Tx, new: &Self::New) -> Result<Option<String>, ApiError>;
+    /// The organization the document puts the record in (404 when it does not exist): by
+    /// default its `organization` relationship, `linked`; `None` for an organization itself,
+    /// which any user may found.
+    fn organization(_tx: &mut Tx, _new: &Self::New, linked: Option<String>) -> Result<Option<String>, ApiError> {
+        Ok(linked)
+    }
 
     /// Builds and inserts the row (through `tx.insert`), with whatever goes with it.
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Self::New) -> Result<Self::Row, ApiError>;
@@ -150,8 +154,8 @@ pub trait Delete: Resource {
     }
 }
 
-pub fn create<T: Create>(tx: &mut Tx, new: T::New) -> Result<T::Row, ApiError> {
-    let place = match T::organization(tx, &new)? {
+pub fn create<T: Create>(tx: &mut Tx, new: T::New, linked_organization: Option<String>) -> Result<T::Row, ApiError> {
+    let place = match T::organization(tx, &new, linked_organization)? {
         Some(organization_id) => tx.caller.create_in(T::SPEC, &organization_id)?,
         None => tx.caller.found(),
     };
