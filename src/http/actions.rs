@@ -9,11 +9,10 @@ use serde_json::Value;
 
 use crate::db::grants;
 use crate::db::schema::memberships as membership_rows;
-use crate::domain::policy::{Action, RoleKind, Session};
+use crate::domain::policy::{Action, RoleKind};
 use crate::domain::{now, parse_email};
 use crate::error::{ApiError, Invalid, Source};
-use crate::http::context::RequestContext;
-use crate::http::state::State;
+use crate::http::state::{Reading, Writing};
 use crate::jsonapi::document::{Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
 use crate::resources::api_credentials::{change_grants, ApiCredentials, Change};
@@ -35,23 +34,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api_credentials/{id}/relationships/api_scopes",
             "GET, POST, PATCH, DELETE".into(),
         )
-        .route(web::get().to(|s: State, r: actix_web::HttpRequest, x: Session, id: web::Path<String>| {
-            crate::http::read::linkage::<ApiCredentials>(
-                s,
-                r,
-                x,
-                web::Path::from((id.into_inner(), "api_scopes".to_string())),
-            )
+        .route(web::get().to(|reading: Reading, id: web::Path<String>| {
+            let path = web::Path::from((id.into_inner(), "api_scopes".to_string()));
+            crate::http::read::linkage::<ApiCredentials>(reading, path)
         }))
-        .route(web::post().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
-            grant_scopes(s, x, c, id.into_inner(), b, Change::Add)
-        }))
-        .route(web::patch().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
-            grant_scopes(s, x, c, id.into_inner(), b, Change::Replace)
-        }))
-        .route(web::delete().to(|s: State, x: Session, c: RequestContext, id: web::Path<String>, b: Body| {
-            grant_scopes(s, x, c, id.into_inner(), b, Change::Remove)
-        })),
+        .route(
+            web::post()
+                .to(|w: Writing, id: web::Path<String>, b: Body| grant_scopes(w, id.into_inner(), b, Change::Add)),
+        )
+        .route(
+            web::patch()
+                .to(|w: Writing, id: web::Path<String>, b: Body| grant_scopes(w, id.into_inner(), b, Change::Replace)),
+        )
+        .route(
+            web::delete()
+                .to(|w: Writing, id: web::Path<String>, b: Body| grant_scopes(w, id.into_inner(), b, Change::Remove)),
+        ),
     );
 }
 
@@ -85,17 +83,12 @@ fn new_owner(body: &[u8], id: &str) -> Result<String, ApiError> {
 
 /// `PATCH /organizations/:id/transfer_ownership`: the owner hands the organization to another
 /// active member, who becomes owner with the admin role. 202.
-async fn transfer_ownership(
-    state: State,
-    id: web::Path<String>,
-    body: Body,
-    session: Session,
-    context: RequestContext,
-) -> Result<HttpResponse, ApiError> {
+async fn transfer_ownership(writing: Writing, id: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let email = new_owner(&body.0, &id);
-    state
-        .write(session, context, move |tx| {
+    writing
+        .state
+        .write(writing.author, move |tx| {
             let email = email?;
             tx.find::<Organizations>(&id, Action::Read)?;
             let current = memberships::by_email(tx.conn, &id, &tx.caller.email)?.filter(|m| m.owner);
@@ -132,15 +125,11 @@ async fn transfer_ownership(
 
 /// `POST /memberships/:id/resend`: the invitation of a pending membership goes out again.
 /// There is no mail transport yet: the invitation time is recorded, versioned and logged.
-async fn resend(
-    state: State,
-    id: web::Path<String>,
-    session: Session,
-    context: RequestContext,
-) -> Result<HttpResponse, ApiError> {
+async fn resend(writing: Writing, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let Writing { state, author, .. } = writing;
     let id = id.into_inner();
     state
-        .write(session, context, move |tx| {
+        .write(author, move |tx| {
             let membership = tx.find::<Memberships>(&id, Action::Update)?;
             if membership.status != "pending" {
                 return Err(ApiError::invalid(Invalid { location: Source::None, detail: "Only a pending membership has an invitation to resend.".into() }));
@@ -186,18 +175,12 @@ fn decode_scope_linkage(body: &[u8]) -> Result<Vec<String>, ApiError> {
 }
 
 /// `POST|PATCH|DELETE /api_credentials/:id/relationships/api_scopes`.
-async fn grant_scopes(
-    state: State,
-    session: Session,
-    context: RequestContext,
-    id: String,
-    body: Body,
-    change: Change,
-) -> Result<HttpResponse, ApiError> {
+async fn grant_scopes(writing: Writing, id: String, body: Body, change: Change) -> Result<HttpResponse, ApiError> {
+    let Writing { state, author, .. } = writing;
     let scope_ids = decode_scope_linkage(&body.0);
     let credential_id = id.clone();
     let ids = state
-        .write(session, context, move |tx| {
+        .write(author, move |tx| {
             let scope_ids = scope_ids?;
             let credential = tx.find::<ApiCredentials>(&credential_id, Action::Update)?;
             if change_grants(tx, &credential, &scope_ids, change, "/data")? {

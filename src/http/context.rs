@@ -10,7 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
 use crate::domain::audit::Audit;
-use crate::domain::policy::Caller;
+use crate::domain::policy::{Caller, Session};
 use crate::error::ApiError;
 
 /// What a version records about the request that made a change.
@@ -74,5 +74,25 @@ pub fn audit(caller: &Caller, context: &RequestContext) -> Audit {
         ip_address: context.ip_address.clone(),
         user_agent: context.user_agent.clone(),
         request_id: context.request_id.clone(),
+    }
+}
+
+/// Who writes (their verified token) and from where: what every write needs.
+pub struct Author {
+    pub session: Session,
+    pub context: RequestContext,
+}
+
+impl FromRequest for Author {
+    type Error = ApiError;
+    type Future = Ready<Result<Author, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let session = match Session::from_request(request, payload).into_inner() {
+            Ok(session) => session,
+            Err(error) => return ready(Err(error)),
+        };
+        let context = RequestContext::from_request(request, payload).into_inner();
+        ready(context.map(|context| Author { session, context }))
     }
 }

@@ -4,12 +4,12 @@
 //! from a caller whose token no longer counts answers 401, so the query's verdict waits for
 //! the authentication.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
 
-use crate::domain::policy::{Action, Session};
+use crate::domain::policy::Action;
 use crate::error::ApiError;
-use crate::http::state::State;
+use crate::http::state::{Reading, State};
 use crate::jsonapi::query::{parse, Allowed};
 use crate::resources::model::{record, Resource};
 use crate::resources::read::{self, included, linked_ids, related_condition};
@@ -17,9 +17,10 @@ use crate::spec::query::Query;
 use crate::spec::{Cardinality, Relationship, ResourceSpec};
 use crate::views::{self, respond, Record};
 
-pub async fn list<T: Resource>(state: State, request: HttpRequest, session: Session) -> Result<HttpResponse, ApiError> {
+pub async fn list<T: Resource>(reading: Reading) -> Result<HttpResponse, ApiError> {
+    let Reading { state, query, session } = reading;
     let registry = state.registry;
-    let query = parse(registry, T::SPEC, request.query_string(), Allowed::List);
+    let query = parse(registry, T::SPEC, &query, Allowed::List);
     let target = registry.find(T::SPEC.type_name).ok_or(ApiError::RouteNotFound)?;
     let (records, included, count, query) = state
         .as_caller(session, move |conn, caller| {
@@ -33,14 +34,15 @@ pub async fn list<T: Resource>(state: State, request: HttpRequest, session: Sess
     Ok(respond(StatusCode::OK, views::page(state.links(), &path, &query, &records, included.as_deref(), count)))
 }
 
-pub async fn show<T: Resource>(
-    state: State,
-    request: HttpRequest,
-    session: Session,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn show<T: Resource>(reading: Reading, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    show_at::<T>(reading, id.into_inner()).await
+}
+
+/// Record `id` with its includes.
+pub async fn show_at<T: Resource>(reading: Reading, id: String) -> Result<HttpResponse, ApiError> {
+    let Reading { state, query, session } = reading;
     let registry = state.registry;
-    let query = parse(registry, T::SPEC, request.query_string(), Allowed::Single);
+    let query = parse(registry, T::SPEC, &query, Allowed::Single);
     let (record, included, query) = state
         .as_caller(session, move |conn, caller| {
             let query = query?;
@@ -64,35 +66,37 @@ pub fn single(
 ) -> HttpResponse {
     let mut response = respond(status, views::single(state.links(), record, included, query));
     if status == StatusCode::CREATED {
-        if let Ok(value) =
-            actix_web::http::header::HeaderValue::from_str(&state.links().resource(record.spec, record.id()))
-        {
-            response.headers_mut().insert(actix_web::http::header::LOCATION, value);
+        if let Ok(value) = header::HeaderValue::from_str(&state.links().resource(record.spec, record.id())) {
+            response.headers_mut().insert(header::LOCATION, value);
         }
     }
     response
 }
 
-fn relationship_of(spec: &'static ResourceSpec, name: &str) -> Result<&'static Relationship, ApiError> {
-    spec.relationship(name)
-        .ok_or_else(|| ApiError::NotFound(format!("{} has no relationship named {name:?}.", spec.type_name)))
+/// `/<type>/<id>/<relationship>` and `/<type>/<id>/relationships/<relationship>`.
+pub type RelationshipPath = web::Path<(String, String)>;
+
+/// The record's id and the relationship the path names.
+fn relationship_path(
+    spec: &'static ResourceSpec,
+    path: RelationshipPath,
+) -> Result<(String, &'static Relationship), ApiError> {
+    let (id, name) = path.into_inner();
+    let relationship = spec
+        .relationship(&name)
+        .ok_or_else(|| ApiError::NotFound(format!("{} has no relationship named {name:?}.", spec.type_name)))?;
+    Ok((id, relationship))
 }
 
 /// `GET /<type>/<id>/<relationship>`: the related records, with the same query support as a
 /// list (or a single resource, for a to-one).
-pub async fn related<T: Resource>(
-    state: State,
-    request: HttpRequest,
-    session: Session,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (id, name) = path.into_inner();
-    let relationship = relationship_of(T::SPEC, &name)?;
+pub async fn related<T: Resource>(reading: Reading, path: RelationshipPath) -> Result<HttpResponse, ApiError> {
+    let (id, relationship) = relationship_path(T::SPEC, path)?;
+    let Reading { state, query, session } = reading;
     let registry = state.registry;
     let target = registry.find(relationship.target).ok_or(ApiError::RouteNotFound)?;
     let to_one = matches!(relationship.cardinality, Cardinality::ToOne { .. });
-    let allowed = if to_one { Allowed::Single } else { Allowed::List };
-    let query = parse(registry, target.spec(), request.query_string(), allowed);
+    let query = parse(registry, target.spec(), &query, if to_one { Allowed::Single } else { Allowed::List });
     let source_id = id.clone();
     let (records, included, count, query) = state
         .as_caller(session, move |conn, caller| {
@@ -115,16 +119,11 @@ pub async fn related<T: Resource>(
 }
 
 /// `GET /<type>/<id>/relationships/<relationship>`: the linkage alone.
-pub async fn linkage<T: Resource>(
-    state: State,
-    request: HttpRequest,
-    session: Session,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (id, name) = path.into_inner();
-    let relationship = relationship_of(T::SPEC, &name)?;
+pub async fn linkage<T: Resource>(reading: Reading, path: RelationshipPath) -> Result<HttpResponse, ApiError> {
+    let (id, relationship) = relationship_path(T::SPEC, path)?;
+    let Reading { state, query, session } = reading;
     let registry = state.registry;
-    let query = parse(registry, T::SPEC, request.query_string(), Allowed::Linkage);
+    let query = parse(registry, T::SPEC, &query, Allowed::Linkage);
     let source_id = id.clone();
     let ids = state
         .as_caller(session, move |conn, caller| {
@@ -134,8 +133,6 @@ pub async fn linkage<T: Resource>(
         })
         .await?;
     let to_many = !matches!(relationship.cardinality, Cardinality::ToOne { .. });
-    Ok(respond(
-        StatusCode::OK,
-        views::linkage(state.links(), T::SPEC, &id, relationship.name, relationship.target, to_many, &ids),
-    ))
+    let document = views::linkage(state.links(), T::SPEC, &id, relationship.name, relationship.target, to_many, &ids);
+    Ok(respond(StatusCode::OK, document))
 }

@@ -3,13 +3,16 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::auth::keys::KeySet;
 use crate::db::{AnyConnection, Database};
 use crate::domain::policy::{Caller, Session};
 use crate::error::ApiError;
-use crate::http::context::{audit, RequestContext};
+use crate::http::context::{audit, Author};
 use crate::resources::write::Tx;
 use crate::resources::Registry;
 use crate::views::Links;
@@ -52,7 +55,7 @@ impl AppState {
 
     /// A write: like `as_caller`, inside one transaction, with what the audit trail records
     /// of the request.
-    pub async fn write<T, F>(&self, session: Session, context: RequestContext, work: F) -> Result<T, ApiError>
+    pub async fn write<T, F>(&self, author: Author, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx) -> Result<T, ApiError> + Send + 'static,
@@ -60,8 +63,8 @@ impl AppState {
         let (registry, domain_suffix) = (self.registry, self.domain_suffix.clone());
         self.db
             .transaction(move |conn| {
-                let mut caller = Caller::authenticate(conn, &session)?;
-                let audit = audit(&caller, &context);
+                let mut caller = Caller::authenticate(conn, &author.session)?;
+                let audit = audit(&caller, &author.context);
                 let mut tx = Tx { conn, caller: &mut caller, audit: &audit, registry, domain_suffix: &domain_suffix };
                 work(&mut tx)
             })
@@ -70,3 +73,46 @@ impl AppState {
 }
 
 pub type State = web::Data<AppState>;
+
+/// What a read needs: the app, the request's query string, the caller's verified token.
+pub struct Reading {
+    pub state: State,
+    pub query: String,
+    pub session: Session,
+}
+
+/// What a write needs: the app, the query string, who writes and from where.
+pub struct Writing {
+    pub state: State,
+    pub query: String,
+    pub author: Author,
+}
+
+fn app(request: &HttpRequest) -> Result<State, ApiError> {
+    request.app_data::<State>().cloned().ok_or(ApiError::internal("the app state is not configured"))
+}
+
+impl FromRequest for Reading {
+    type Error = ApiError;
+    type Future = Ready<Result<Reading, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = Session::from_request(request, payload).into_inner();
+        ready(
+            app(request)
+                .and_then(|state| Ok(Reading { state, query: request.query_string().into(), session: session? })),
+        )
+    }
+}
+
+impl FromRequest for Writing {
+    type Error = ApiError;
+    type Future = Ready<Result<Writing, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let author = Author::from_request(request, payload).into_inner();
+        ready(
+            app(request).and_then(|state| Ok(Writing { state, query: request.query_string().into(), author: author? })),
+        )
+    }
+}

@@ -5,13 +5,11 @@
 //! authentication, so a caller whose token no longer counts always gets 401.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-use crate::domain::policy::Session;
 use crate::error::ApiError;
-use crate::http::context::RequestContext;
 use crate::http::read::single;
-use crate::http::state::State;
+use crate::http::state::Writing;
 use crate::jsonapi::document::{Mode, ResourceDocument};
 use crate::jsonapi::media::Body;
 use crate::jsonapi::query::{parse, Allowed};
@@ -22,17 +20,18 @@ use crate::spec::query::Query;
 use crate::views::Record;
 
 /// The request's query and document, decoded by the type's rules and prepared (slow work on
-/// the blocking pool); an attribute the response shows once.
+/// the blocking pool), with an attribute the response shows once.
+type Decoded<V> = (Result<(Query, V, ResourceDocument), ApiError>, Option<(&'static str, String)>);
+
 async fn decode<T: Resource, V: Send + 'static>(
-    state: &State,
-    request: &HttpRequest,
+    writing: &Writing,
     body: &Body,
     mode: Mode<'_>,
     read: impl FnOnce(&ResourceDocument) -> Result<V, ApiError>,
     prepare: fn(V) -> V,
     revealed: fn(&V) -> Option<(&'static str, String)>,
-) -> Result<(Result<(Query, V, ResourceDocument), ApiError>, Option<(&'static str, String)>), ApiError> {
-    let decoded = parse(state.registry, T::SPEC, request.query_string(), Allowed::Single).and_then(|query| {
+) -> Result<Decoded<V>, ApiError> {
+    let decoded = parse(writing.state.registry, T::SPEC, &writing.query, Allowed::Single).and_then(|query| {
         let document = ResourceDocument::decode(&body.0, T::SPEC, mode)?;
         let values = read(&document)?;
         Ok((query, values, document))
@@ -59,19 +58,13 @@ fn finish<T: Resource>(
     Ok((record, included, query))
 }
 
-pub async fn create<T: Create>(
-    state: State,
-    request: HttpRequest,
-    body: Body,
-    session: Session,
-    context: RequestContext,
-) -> Result<HttpResponse, ApiError> {
-    let catalog = state.registry;
+pub async fn create<T: Create>(writing: Writing, body: Body) -> Result<HttpResponse, ApiError> {
+    let catalog = writing.state.registry;
     let (decoded, reveal) =
-        decode::<T, _>(&state, &request, &body, Mode::Create, |d| T::decode(d, catalog), T::prepare, T::revealed)
-            .await?;
+        decode::<T, _>(&writing, &body, Mode::Create, |d| T::decode(d, catalog), T::prepare, T::revealed).await?;
+    let Writing { state, author, .. } = writing;
     let (mut record, included, query) = state
-        .write(session, context, move |tx| {
+        .write(author, move |tx| {
             let (query, new, document) = decoded?;
             let row = write::create::<T>(tx, new, document.linked("organization").flatten())?;
             finish::<T>(tx, row, query)
@@ -81,21 +74,24 @@ pub async fn create<T: Create>(
     Ok(single(&state, StatusCode::CREATED, &record, included.as_deref(), &query))
 }
 
-pub async fn update<T: Update>(
-    state: State,
-    request: HttpRequest,
-    id: web::Path<String>,
+pub async fn update<T: Update>(writing: Writing, id: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+    update_at::<T>(writing, body, id.into_inner(), false).await
+}
+
+/// Updates record `id`; `singleton` when its path has no id (`/user`).
+pub async fn update_at<T: Update>(
+    writing: Writing,
     body: Body,
-    session: Session,
-    context: RequestContext,
+    id: String,
+    singleton: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let catalog = state.registry;
-    let mode = Mode::Update { id: &id };
+    let catalog = writing.state.registry;
+    let mode = if singleton { Mode::Singleton { id: &id } } else { Mode::Update { id: &id } };
     let (decoded, reveal) =
-        decode::<T, _>(&state, &request, &body, mode, |d| T::decode(d, catalog), T::prepare, T::revealed).await?;
+        decode::<T, _>(&writing, &body, mode, |d| T::decode(d, catalog), T::prepare, T::revealed).await?;
+    let Writing { state, author, .. } = writing;
     let (mut record, included, query) = state
-        .write(session, context, move |tx| {
+        .write(author, move |tx| {
             let (query, changes, _) = decoded?;
             let row = write::update::<T>(tx, &id, changes)?;
             finish::<T>(tx, row, query)
@@ -105,13 +101,8 @@ pub async fn update<T: Update>(
     Ok(single(&state, StatusCode::OK, &record, included.as_deref(), &query))
 }
 
-pub async fn delete<T: Delete>(
-    state: State,
-    id: web::Path<String>,
-    session: Session,
-    context: RequestContext,
-) -> Result<HttpResponse, ApiError> {
+pub async fn delete<T: Delete>(writing: Writing, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state.write(session, context, move |tx| write::delete::<T>(tx, &id)).await?;
+    writing.state.write(writing.author, move |tx| write::delete::<T>(tx, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -16,11 +16,46 @@ use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::roles::Roles;
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
-use crate::spec::{
-    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, TRIGGER, UPDATE,
-};
+use crate::spec::*;
 
 pub struct ApiCredentials;
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    type_name: "api_credentials",
+    attributes: &[
+        Attribute::new("name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER),
+        Attribute::new("kind", Kind::String, REQUIRED | CREATE | FILTER),
+        Attribute::new("confidential", Kind::Boolean, FILTER),
+        Attribute::new("redirect_uri", Kind::String, CREATE | UPDATE | FILTER),
+        Attribute::new("client_id", Kind::String, FILTER),
+        Attribute::new("client_secret", Kind::String, 0),
+        Attribute::new("scopes", Kind::String, FILTER),
+        Attribute::new("expires_in", Kind::Integer, CREATE | UPDATE | FILTER),
+        Attribute::new("mode", Kind::String, CREATE | FILTER | SORT),
+        Attribute::new("custom", Kind::Boolean, CREATE | FILTER),
+        Attribute::new("auth_method", Kind::String, CREATE | FILTER),
+        Attribute::new("public_key", Kind::String, CREATE),
+        Attribute::new("client_secret_expires_at", Kind::Datetime, 0),
+        Attribute::new("client_secret_previous_expires_at", Kind::Datetime, 0),
+        Attribute::new("_rotate_secret", Kind::Boolean, UPDATE | TRIGGER),
+        Attribute::new("_rotate_secret_grace_seconds", Kind::Integer, UPDATE | TRIGGER),
+    ],
+    relationships: &[
+        Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
+        Relationship::to_one("role", "roles", "role_id", CREATE | UPDATE),
+        Relationship::to_many("application_memberships", "application_memberships", "api_credential_id"),
+        Relationship::through(
+            "api_scopes",
+            "api_scopes",
+            "api_credential_scopes",
+            "api_credential_id",
+            "api_scope_id",
+            CREATE | UPDATE,
+        ),
+        Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
+    ],
+    tenancy: Tenancy::OrganizationColumn("organization_id"),
+};
 
 row! {
     pub struct ApiCredential in api_credentials {
@@ -68,67 +103,7 @@ impl ApiCredential {
     }
 }
 
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    name: &'a str,
-    kind: &'a str,
-    confidential: bool,
-    redirect_uri: Option<&'a str>,
-    client_id: &'a str,
-    /// Shown once, by the response that made it (`Record::reveal`); null on every read.
-    client_secret: Option<&'a str>,
-    scopes: &'a str,
-    expires_in: i64,
-    mode: &'a str,
-    custom: bool,
-    auth_method: &'a str,
-    public_key: Option<&'a str>,
-    #[serde(serialize_with = "crate::views::optional_time")]
-    client_secret_expires_at: Option<NaiveDateTime>,
-    #[serde(serialize_with = "crate::views::optional_time")]
-    client_secret_previous_expires_at: Option<NaiveDateTime>,
-}
-
-pub static SPEC: ResourceSpec = ResourceSpec {
-    type_name: "api_credentials",
-    attributes: &[
-        Attribute::new("name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER),
-        Attribute::new("kind", Kind::String, REQUIRED | CREATE | FILTER),
-        Attribute::new("confidential", Kind::Boolean, FILTER),
-        Attribute::new("redirect_uri", Kind::String, CREATE | UPDATE | FILTER),
-        Attribute::new("client_id", Kind::String, FILTER),
-        Attribute::new("client_secret", Kind::String, 0),
-        Attribute::new("scopes", Kind::String, FILTER),
-        Attribute::new("expires_in", Kind::Integer, CREATE | UPDATE | FILTER),
-        Attribute::new("mode", Kind::String, CREATE | FILTER | SORT),
-        Attribute::new("custom", Kind::Boolean, CREATE | FILTER),
-        Attribute::new("auth_method", Kind::String, CREATE | FILTER),
-        Attribute::new("public_key", Kind::String, CREATE),
-        Attribute::new("client_secret_expires_at", Kind::Datetime, 0),
-        Attribute::new("client_secret_previous_expires_at", Kind::Datetime, 0),
-        Attribute::new("_rotate_secret", Kind::Boolean, UPDATE | TRIGGER),
-        Attribute::new("_rotate_secret_grace_seconds", Kind::Integer, UPDATE | TRIGGER),
-    ],
-    relationships: &[
-        Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
-        Relationship::to_one("role", "roles", "role_id", CREATE | UPDATE),
-        Relationship::to_many("application_memberships", "application_memberships", "api_credential_id"),
-        Relationship::through(
-            "api_scopes",
-            "api_scopes",
-            "api_credential_scopes",
-            "api_credential_id",
-            "api_scope_id",
-            CREATE | UPDATE,
-        ),
-        Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
-    ],
-    tenancy: Tenancy::OrganizationColumn("organization_id"),
-};
-
 impl Resource for ApiCredentials {
-    type Row = ApiCredential;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(api_credentials, ApiCredential, [organization_id, role_id]);
 
     fn attributes(row: &ApiCredential) -> impl Serialize + '_ {
@@ -149,6 +124,27 @@ impl Resource for ApiCredentials {
             client_secret_previous_expires_at: row.client_secret_previous_expires_at,
         }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    name: &'a str,
+    kind: &'a str,
+    confidential: bool,
+    redirect_uri: Option<&'a str>,
+    client_id: &'a str,
+    /// Shown once, by the response that made it (`Record::reveal`); null on every read.
+    client_secret: Option<&'a str>,
+    scopes: &'a str,
+    expires_in: i64,
+    mode: &'a str,
+    custom: bool,
+    auth_method: &'a str,
+    public_key: Option<&'a str>,
+    #[serde(serialize_with = "crate::views::optional_time")]
+    client_secret_expires_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::views::optional_time")]
+    client_secret_previous_expires_at: Option<NaiveDateTime>,
 }
 
 pub const KINDS: &[&str] = &["sales_channel", "integration", "webapp"];
@@ -326,8 +322,7 @@ impl Update for ApiCredentials {
 
     fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<CredentialChanges, ApiError> {
         let mut reader = Reader::new(document);
-        let name = reader.string("name", |v| parse_text(v, 200));
-        let name = reader.not_null("name", name);
+        let name = reader.required("name", |v| parse_text(v, 200));
         let redirect_uri = reader.string("redirect_uri", parse_redirect_uri);
         let expires_in = reader.integer("expires_in", check_expires_in);
         let expires_in = reader.not_null("expires_in", expires_in);

@@ -13,11 +13,28 @@ use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::write::{refuse, Create, Delete, Tx, Update};
-use crate::spec::{
-    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
-};
+use crate::spec::*;
 
 pub struct ApiResources;
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    type_name: "api_resources",
+    attributes: &[
+        Attribute::new("name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
+        Attribute::new("identifier", Kind::String, REQUIRED | CREATE | FILTER | SORT),
+        Attribute::new("description", Kind::String, CREATE | UPDATE | FILTER),
+        Attribute::new("access_token_ttl", Kind::Integer, CREATE | UPDATE | FILTER | SORT),
+        Attribute::new("prefix", Kind::Boolean, CREATE | UPDATE | FILTER),
+        Attribute::new("is_default", Kind::Boolean, CREATE | UPDATE | FILTER),
+    ],
+    relationships: &[
+        Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
+        Relationship::to_one("application", "api_credentials", "application_id", CREATE | UPDATE),
+        Relationship::to_many("scopes", "api_scopes", "api_resource_id"),
+        Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
+    ],
+    tenancy: Tenancy::OrganizationColumn("organization_id"),
+};
 
 row! {
     pub struct ApiResource in api_resources {
@@ -44,38 +61,7 @@ impl ApiResource {
     }
 }
 
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    name: &'a str,
-    identifier: &'a str,
-    description: Option<&'a str>,
-    access_token_ttl: i64,
-    prefix: bool,
-    is_default: bool,
-}
-
-pub static SPEC: ResourceSpec = ResourceSpec {
-    type_name: "api_resources",
-    attributes: &[
-        Attribute::new("name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
-        Attribute::new("identifier", Kind::String, REQUIRED | CREATE | FILTER | SORT),
-        Attribute::new("description", Kind::String, CREATE | UPDATE | FILTER),
-        Attribute::new("access_token_ttl", Kind::Integer, CREATE | UPDATE | FILTER | SORT),
-        Attribute::new("prefix", Kind::Boolean, CREATE | UPDATE | FILTER),
-        Attribute::new("is_default", Kind::Boolean, CREATE | UPDATE | FILTER),
-    ],
-    relationships: &[
-        Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
-        Relationship::to_one("application", "api_credentials", "application_id", CREATE | UPDATE),
-        Relationship::to_many("scopes", "api_scopes", "api_resource_id"),
-        Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
-    ],
-    tenancy: Tenancy::OrganizationColumn("organization_id"),
-};
-
 impl Resource for ApiResources {
-    type Row = ApiResource;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(api_resources, ApiResource, [organization_id, application_id]);
 
     fn attributes(row: &ApiResource) -> impl Serialize + '_ {
@@ -88,6 +74,16 @@ impl Resource for ApiResources {
             is_default: row.is_default,
         }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    name: &'a str,
+    identifier: &'a str,
+    description: Option<&'a str>,
+    access_token_ttl: i64,
+    prefix: bool,
+    is_default: bool,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;

@@ -12,26 +12,9 @@ use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_resources::ApiResources;
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
-use crate::spec::{
-    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
-};
+use crate::spec::*;
 
 pub struct ApiScopes;
-
-row! {
-    pub struct ApiScope in api_scopes {
-        pub organization_id: String,
-        pub api_resource_id: String,
-        pub name: String,
-        pub description: Option<String>,
-    }
-}
-
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    name: &'a str,
-    description: Option<&'a str>,
-}
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     type_name: "api_scopes",
@@ -55,14 +38,27 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     tenancy: Tenancy::OrganizationColumn("organization_id"),
 };
 
+row! {
+    pub struct ApiScope in api_scopes {
+        pub organization_id: String,
+        pub api_resource_id: String,
+        pub name: String,
+        pub description: Option<String>,
+    }
+}
+
 impl Resource for ApiScopes {
-    type Row = ApiScope;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(api_scopes, ApiScope, [organization_id, api_resource_id]);
 
     fn attributes(row: &ApiScope) -> impl Serialize + '_ {
         Attributes { name: &row.name, description: row.description.as_deref() }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    name: &'a str,
+    description: Option<&'a str>,
 }
 
 /// 1 to 256 characters, no whitespace (a scope string separates names with spaces).

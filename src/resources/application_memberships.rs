@@ -15,27 +15,9 @@ use crate::resources::memberships::Memberships;
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::roles::Roles;
 use crate::resources::write::{Create, Delete, Tx, Update};
-use crate::spec::{Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, UPDATE};
+use crate::spec::*;
 
 pub struct ApplicationMemberships;
-
-row! {
-    pub struct ApplicationMembership in application_memberships {
-        pub organization_id: String,
-        pub api_credential_id: String,
-        pub role_id: String,
-        pub membership_id: Option<String>,
-        pub membership_profile_id: Option<String>,
-        #[serde(serialize_with = "crate::views::json")]
-        pub filters: String,
-    }
-}
-
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    #[serde(serialize_with = "crate::views::json")]
-    filters: &'a str,
-}
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     type_name: "application_memberships",
@@ -51,9 +33,19 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     tenancy: Tenancy::OrganizationColumn("organization_id"),
 };
 
+row! {
+    pub struct ApplicationMembership in application_memberships {
+        pub organization_id: String,
+        pub api_credential_id: String,
+        pub role_id: String,
+        pub membership_id: Option<String>,
+        pub membership_profile_id: Option<String>,
+        #[serde(serialize_with = "crate::views::json")]
+        pub filters: String,
+    }
+}
+
 impl Resource for ApplicationMemberships {
-    type Row = ApplicationMembership;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(
         application_memberships,
         ApplicationMembership,
@@ -63,6 +55,12 @@ impl Resource for ApplicationMemberships {
     fn attributes(row: &ApplicationMembership) -> impl Serialize + '_ {
         Attributes { filters: &row.filters }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    #[serde(serialize_with = "crate::views::json")]
+    filters: &'a str,
 }
 
 /// The document's values; relationships as sent (`Some(None)` clears a to-one).

@@ -10,27 +10,9 @@ use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::write::{Create, Delete, Tx, Update};
-use crate::spec::{
-    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
-};
+use crate::spec::*;
 
 pub struct MembershipProfiles;
-
-row! {
-    pub struct MembershipProfile in membership_profiles {
-        pub organization_id: String,
-        pub name: String,
-        pub access_scope: String,
-        pub test_enabled: bool,
-    }
-}
-
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    name: &'a str,
-    access_scope: &'a str,
-    test_enabled: bool,
-}
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     type_name: "membership_profiles",
@@ -48,14 +30,28 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     tenancy: Tenancy::OrganizationColumn("organization_id"),
 };
 
+row! {
+    pub struct MembershipProfile in membership_profiles {
+        pub organization_id: String,
+        pub name: String,
+        pub access_scope: String,
+        pub test_enabled: bool,
+    }
+}
+
 impl Resource for MembershipProfiles {
-    type Row = MembershipProfile;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(membership_profiles, MembershipProfile, [organization_id]);
 
     fn attributes(row: &MembershipProfile) -> impl Serialize + '_ {
         Attributes { name: &row.name, access_scope: &row.access_scope, test_enabled: row.test_enabled }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    name: &'a str,
+    access_scope: &'a str,
+    test_enabled: bool,
 }
 
 pub struct Values {

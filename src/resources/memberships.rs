@@ -17,39 +17,9 @@ use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::roles::{self, Roles};
 use crate::resources::users::{self, User};
 use crate::resources::write::{forbid, refuse, required_link, Create, Delete, Tx, Update};
-use crate::spec::{
-    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
-};
+use crate::spec::*;
 
 pub struct Memberships;
-
-row! {
-    pub struct Membership in memberships {
-        pub organization_id: String,
-        pub role_id: String,
-        pub membership_profile_id: Option<String>,
-        pub user_id: Option<String>,
-        pub user_email: String,
-        pub user_first_name: Option<String>,
-        pub user_last_name: Option<String>,
-        pub status: String,
-        pub owner: bool,
-        pub access_scope: String,
-        pub test_enabled: bool,
-        pub invited_at: Option<NaiveDateTime>,
-    }
-}
-
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    user_email: &'a str,
-    user_first_name: Option<&'a str>,
-    user_last_name: Option<&'a str>,
-    status: &'a str,
-    owner: bool,
-    access_scope: &'a str,
-    test_enabled: bool,
-}
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     type_name: "memberships",
@@ -72,9 +42,24 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     tenancy: Tenancy::OrganizationColumn("organization_id"),
 };
 
+row! {
+    pub struct Membership in memberships {
+        pub organization_id: String,
+        pub role_id: String,
+        pub membership_profile_id: Option<String>,
+        pub user_id: Option<String>,
+        pub user_email: String,
+        pub user_first_name: Option<String>,
+        pub user_last_name: Option<String>,
+        pub status: String,
+        pub owner: bool,
+        pub access_scope: String,
+        pub test_enabled: bool,
+        pub invited_at: Option<NaiveDateTime>,
+    }
+}
+
 impl Resource for Memberships {
-    type Row = Membership;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(memberships, Membership, [organization_id, role_id, membership_profile_id]);
 
     fn attributes(row: &Membership) -> impl Serialize + '_ {
@@ -88,6 +73,17 @@ impl Resource for Memberships {
             test_enabled: row.test_enabled,
         }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    user_email: &'a str,
+    user_first_name: Option<&'a str>,
+    user_last_name: Option<&'a str>,
+    status: &'a str,
+    owner: bool,
+    access_scope: &'a str,
+    test_enabled: bool,
 }
 
 /// The founder's membership: owner, admin, active.
@@ -136,8 +132,7 @@ impl Create for Memberships {
     fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<NewMembership, ApiError> {
         let mut reader = Reader::new(document);
         let email = reader.required("user_email", |v| parse_email(v).map(|e| e.to_lowercase()));
-        let access_scope = reader.string("access_scope", parse_access_scope);
-        let access_scope = reader.not_null("access_scope", access_scope);
+        let access_scope = reader.required("access_scope", parse_access_scope);
         let common = Common::read(&mut reader);
         reader.finish()?;
         Ok(NewMembership {
@@ -200,8 +195,7 @@ impl Update for Memberships {
 
     fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<MembershipChanges, ApiError> {
         let mut reader = Reader::new(document);
-        let access_scope = reader.string("access_scope", parse_access_scope);
-        let access_scope = reader.not_null("access_scope", access_scope);
+        let access_scope = reader.required("access_scope", parse_access_scope);
         let common = Common::read(&mut reader);
         if document.linked("role") == Some(None) {
             reader.errors.push(Invalid::relationship("role", "role cannot be null."));

@@ -69,10 +69,13 @@ impl AsKey for Option<String> {
     }
 }
 
-/// The parts of `Resource` every table shares: the id, the key columns, the common
-/// attributes, insert and delete. `stored!(roles, Role, [organization_id])`.
+/// The parts of `Resource` every table shares: the row type, the module's `SPEC`, the id, the
+/// key columns, the common attributes, insert and delete. `stored!(roles, Role, [organization_id])`.
 macro_rules! stored {
     ($table:ident, $row:ty, [$($key:ident),* $(,)?]) => {
+        type Row = $row;
+        const SPEC: &'static $crate::spec::ResourceSpec = &SPEC;
+
         fn id(row: &$row) -> &str {
             &row.id
         }

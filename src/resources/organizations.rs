@@ -15,54 +15,9 @@ use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::model::{row, stored, Resource};
 use crate::resources::write::{Create, Tx, Update};
 use crate::resources::{memberships, permissions, roles, users};
-use crate::spec::{
-    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
-};
+use crate::spec::*;
 
 pub struct Organizations;
-
-row! {
-    pub struct Organization in organizations {
-        pub name: String,
-        pub slug: String,
-        pub domain: String,
-        pub support_phone: Option<String>,
-        pub support_email: Option<String>,
-        pub logo_url: Option<String>,
-        pub favicon_url: Option<String>,
-        pub primary_color: Option<String>,
-        pub contrast_color: Option<String>,
-        pub gtm_id: Option<String>,
-        pub gtm_id_test: Option<String>,
-        pub region: String,
-        pub can_switch_live: bool,
-        #[serde(serialize_with = "crate::views::optional_json")]
-        pub subscription_info: Option<String>,
-        #[serde(serialize_with = "crate::views::optional_json")]
-        pub config: Option<String>,
-    }
-}
-
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    name: &'a str,
-    slug: &'a str,
-    domain: &'a str,
-    support_phone: Option<&'a str>,
-    support_email: Option<&'a str>,
-    logo_url: Option<&'a str>,
-    favicon_url: Option<&'a str>,
-    primary_color: Option<&'a str>,
-    contrast_color: Option<&'a str>,
-    gtm_id: Option<&'a str>,
-    gtm_id_test: Option<&'a str>,
-    region: &'a str,
-    can_switch_live: bool,
-    #[serde(serialize_with = "crate::views::optional_json")]
-    subscription_info: &'a Option<String>,
-    #[serde(serialize_with = "crate::views::optional_json")]
-    config: &'a Option<String>,
-}
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     type_name: "organizations",
@@ -93,9 +48,29 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     tenancy: Tenancy::Organization,
 };
 
+row! {
+    pub struct Organization in organizations {
+        pub name: String,
+        pub slug: String,
+        pub domain: String,
+        pub support_phone: Option<String>,
+        pub support_email: Option<String>,
+        pub logo_url: Option<String>,
+        pub favicon_url: Option<String>,
+        pub primary_color: Option<String>,
+        pub contrast_color: Option<String>,
+        pub gtm_id: Option<String>,
+        pub gtm_id_test: Option<String>,
+        pub region: String,
+        pub can_switch_live: bool,
+        #[serde(serialize_with = "crate::views::optional_json")]
+        pub subscription_info: Option<String>,
+        #[serde(serialize_with = "crate::views::optional_json")]
+        pub config: Option<String>,
+    }
+}
+
 impl Resource for Organizations {
-    type Row = Organization;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(organizations, Organization, []);
 
     fn attributes(row: &Organization) -> impl Serialize + '_ {
@@ -117,6 +92,27 @@ impl Resource for Organizations {
             config: &row.config,
         }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    name: &'a str,
+    slug: &'a str,
+    domain: &'a str,
+    support_phone: Option<&'a str>,
+    support_email: Option<&'a str>,
+    logo_url: Option<&'a str>,
+    favicon_url: Option<&'a str>,
+    primary_color: Option<&'a str>,
+    contrast_color: Option<&'a str>,
+    gtm_id: Option<&'a str>,
+    gtm_id_test: Option<&'a str>,
+    region: &'a str,
+    can_switch_live: bool,
+    #[serde(serialize_with = "crate::views::optional_json")]
+    subscription_info: &'a Option<String>,
+    #[serde(serialize_with = "crate::views::optional_json")]
+    config: &'a Option<String>,
 }
 
 pub const DEFAULT_REGION: &str = "eu-west-1";

@@ -11,36 +11,9 @@ use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::write::{refuse, required_link, Create, Tx, Update};
-use crate::spec::{
-    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE,
-};
+use crate::spec::*;
 
 pub struct Permissions;
-
-row! {
-    pub struct Permission in permissions {
-        pub organization_id: String,
-        pub role_id: String,
-        pub subject: String,
-        pub can_create: bool,
-        pub can_read: bool,
-        pub can_update: bool,
-        pub can_destroy: bool,
-        #[serde(serialize_with = "crate::views::json")]
-        pub restrictions: String,
-    }
-}
-
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    can_create: bool,
-    can_read: bool,
-    can_update: bool,
-    can_destroy: bool,
-    subject: &'a str,
-    #[serde(serialize_with = "crate::views::json")]
-    restrictions: &'a str,
-}
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     type_name: "permissions",
@@ -60,9 +33,21 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     tenancy: Tenancy::OrganizationColumn("organization_id"),
 };
 
+row! {
+    pub struct Permission in permissions {
+        pub organization_id: String,
+        pub role_id: String,
+        pub subject: String,
+        pub can_create: bool,
+        pub can_read: bool,
+        pub can_update: bool,
+        pub can_destroy: bool,
+        #[serde(serialize_with = "crate::views::json")]
+        pub restrictions: String,
+    }
+}
+
 impl Resource for Permissions {
-    type Row = Permission;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(permissions, Permission, [organization_id, role_id]);
 
     fn attributes(row: &Permission) -> impl Serialize + '_ {
@@ -75,6 +60,17 @@ impl Resource for Permissions {
             restrictions: &row.restrictions,
         }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    can_create: bool,
+    can_read: bool,
+    can_update: bool,
+    can_destroy: bool,
+    subject: &'a str,
+    #[serde(serialize_with = "crate::views::json")]
+    restrictions: &'a str,
 }
 
 /// A role's base permission on `subject`, as its kind grants.

@@ -12,25 +12,9 @@ use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::permissions::{self, Permissions};
 use crate::resources::write::{refuse, Create, Tx, Update};
-use crate::spec::{
-    Attribute, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, TRIGGER, UPDATE,
-};
+use crate::spec::*;
 
 pub struct Roles;
-
-row! {
-    pub struct Role in roles {
-        pub organization_id: String,
-        pub name: String,
-        pub kind: String,
-    }
-}
-
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    name: &'a str,
-    kind: &'a str,
-}
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     type_name: "roles",
@@ -49,14 +33,26 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     tenancy: Tenancy::OrganizationColumn("organization_id"),
 };
 
+row! {
+    pub struct Role in roles {
+        pub organization_id: String,
+        pub name: String,
+        pub kind: String,
+    }
+}
+
 impl Resource for Roles {
-    type Row = Role;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(roles, Role, [organization_id]);
 
     fn attributes(row: &Role) -> impl Serialize + '_ {
         Attributes { name: &row.name, kind: &row.kind }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    name: &'a str,
+    kind: &'a str,
 }
 
 pub fn new_role(organization_id: &str, name: &str, kind: RoleKind) -> Role {
@@ -125,8 +121,7 @@ impl Update for Roles {
 
     fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<RoleChanges, ApiError> {
         let mut reader = Reader::new(document);
-        let name = reader.string("name", |v| parse_text(v, 100));
-        let name = reader.not_null("name", name);
+        let name = reader.required("name", |v| parse_text(v, 100));
         let add_missing_base_permissions = reader.trigger("_add_missing_base_permissions");
         let common = Common::read(&mut reader);
         reader.finish()?;

@@ -1,7 +1,6 @@
 //! `users`: the caller's own user, at the singleton `/api/user`, and the personal provisioning
 //! credential each user has (made on the command line; the secret shown once).
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -13,12 +12,25 @@ use crate::domain::secrets::{generate_client_id, generate_client_secret, hash_se
 use crate::domain::{new_id, now, parse_email, parse_text};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
-use crate::resources::model::{row, stored, Resource};
+use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::write::{Tx, Update};
 use crate::spec::query::Value;
-use crate::spec::{Attribute, Catalog, Kind, ResourceSpec, Tenancy, CREATE, FILTER, REQUIRED, SORT, UPDATE};
+use crate::spec::*;
 
 pub struct Users;
+
+pub static SPEC: ResourceSpec = ResourceSpec {
+    type_name: "users",
+    attributes: &[
+        Attribute::new("email", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
+        Attribute::new("first_name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
+        Attribute::new("last_name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
+        Attribute::new("time_zone", Kind::String, CREATE | UPDATE | FILTER),
+        Attribute::new("otp_required_for_login", Kind::Boolean, 0),
+    ],
+    relationships: &[],
+    tenancy: Tenancy::Caller,
+};
 
 row! {
     pub struct User in users {
@@ -34,31 +46,7 @@ row! {
 }
 
 /// The credential never renders: the secret is shown once, by the command that made it.
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    email: &'a str,
-    first_name: &'a str,
-    last_name: &'a str,
-    time_zone: Option<&'a str>,
-    otp_required_for_login: bool,
-}
-
-pub static SPEC: ResourceSpec = ResourceSpec {
-    type_name: "users",
-    attributes: &[
-        Attribute::new("email", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
-        Attribute::new("first_name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
-        Attribute::new("last_name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
-        Attribute::new("time_zone", Kind::String, CREATE | UPDATE | FILTER),
-        Attribute::new("otp_required_for_login", Kind::Boolean, 0),
-    ],
-    relationships: &[],
-    tenancy: Tenancy::Caller,
-};
-
 impl Resource for Users {
-    type Row = User;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(users, User, []);
 
     fn attributes(row: &User) -> impl Serialize + '_ {
@@ -70,6 +58,15 @@ impl Resource for Users {
             otp_required_for_login: row.otp_required_for_login,
         }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    time_zone: Option<&'a str>,
+    otp_required_for_login: bool,
 }
 
 /// A client id and the plain secret, shown once and never stored.
@@ -179,17 +176,12 @@ fn parse_time_zone(value: &str) -> Result<String, String> {
     valid.then(|| value.to_string()).ok_or_else(|| "must be a time zone name like Europe/Rome".into())
 }
 
-#[derive(AsChangeset)]
-#[diesel(table_name = users)]
 pub struct Changes {
     email: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
     time_zone: Option<Option<String>>,
-    reference: Option<Option<String>>,
-    reference_origin: Option<Option<String>>,
-    metadata: Option<String>,
-    updated_at: NaiveDateTime,
+    common: Common,
 }
 
 impl Update for Users {
@@ -197,20 +189,12 @@ impl Update for Users {
 
     fn decode(document: &ResourceDocument, _: &dyn Catalog) -> Result<Changes, ApiError> {
         let mut reader = Reader::new(document);
-        let email = reader.string("email", parse_email);
-        let first_name = reader.string("first_name", |v| parse_text(v, 100));
-        let last_name = reader.string("last_name", |v| parse_text(v, 100));
-        let time_zone = reader.string("time_zone", parse_time_zone).into_change();
-        let common = Common::read(&mut reader);
         let changes = Changes {
-            email: reader.not_null("email", email),
-            first_name: reader.not_null("first_name", first_name),
-            last_name: reader.not_null("last_name", last_name),
-            time_zone,
-            metadata: common.metadata,
-            reference: common.reference.into_change(),
-            reference_origin: common.reference_origin.into_change(),
-            updated_at: now(),
+            email: reader.required("email", parse_email),
+            first_name: reader.required("first_name", |v| parse_text(v, 100)),
+            last_name: reader.required("last_name", |v| parse_text(v, 100)),
+            time_zone: reader.string("time_zone", parse_time_zone).into_change(),
+            common: Common::read(&mut reader),
         };
         reader.finish()?;
         Ok(changes)
@@ -222,7 +206,15 @@ impl Update for Users {
                 return Err(ApiError::invalid(Invalid::attribute("email", "A user with this email already exists.")));
             }
         }
-        diesel::update(users::table.find(&record.id)).set(&changes).execute(tx.conn)?;
+        diesel::update(users::table.find(&record.id))
+            .set((
+                changes.email.map(|v| users::email.eq(v)),
+                changes.first_name.map(|v| users::first_name.eq(v)),
+                changes.last_name.map(|v| users::last_name.eq(v)),
+                changes.time_zone.map(|v| users::time_zone.eq(v)),
+                common_changes!(users, changes.common),
+            ))
+            .execute(tx.conn)?;
         Ok("update")
     }
 }

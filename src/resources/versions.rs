@@ -3,37 +3,9 @@
 use serde::Serialize;
 
 use crate::resources::model::{row, stored, Resource};
-use crate::spec::{Attribute, Kind, Relationship, ResourceSpec, Tenancy, FILTER, SORT};
+use crate::spec::*;
 
 pub struct Versions;
-
-row! {
-    pub struct Version in versions {
-        pub organization_id: String,
-        pub resource_type: String,
-        pub resource_id: String,
-        pub event: String,
-        pub changes: String,
-        pub who: String,
-        pub ip_address: Option<String>,
-        pub user_agent: Option<String>,
-        pub uuid: Option<String>,
-    }
-}
-
-#[derive(Serialize)]
-pub struct Attributes<'a> {
-    resource_type: &'a str,
-    resource_id: &'a str,
-    event: &'a str,
-    #[serde(serialize_with = "crate::views::json")]
-    changes: &'a str,
-    #[serde(serialize_with = "crate::views::json")]
-    who: &'a str,
-    ip_address: Option<&'a str>,
-    user_agent: Option<&'a str>,
-    uuid: Option<&'a str>,
-}
 
 pub static SPEC: ResourceSpec = ResourceSpec {
     type_name: "versions",
@@ -51,9 +23,21 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     tenancy: Tenancy::OrganizationColumn("organization_id"),
 };
 
+row! {
+    pub struct Version in versions {
+        pub organization_id: String,
+        pub resource_type: String,
+        pub resource_id: String,
+        pub event: String,
+        pub changes: String,
+        pub who: String,
+        pub ip_address: Option<String>,
+        pub user_agent: Option<String>,
+        pub uuid: Option<String>,
+    }
+}
+
 impl Resource for Versions {
-    type Row = Version;
-    const SPEC: &'static ResourceSpec = &SPEC;
     stored!(versions, Version, [organization_id, resource_id]);
 
     fn attributes(row: &Version) -> impl Serialize + '_ {
@@ -68,4 +52,18 @@ impl Resource for Versions {
             uuid: row.uuid.as_deref(),
         }
     }
+}
+
+#[derive(Serialize)]
+pub struct Attributes<'a> {
+    resource_type: &'a str,
+    resource_id: &'a str,
+    event: &'a str,
+    #[serde(serialize_with = "crate::views::json")]
+    changes: &'a str,
+    #[serde(serialize_with = "crate::views::json")]
+    who: &'a str,
+    ip_address: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    uuid: Option<&'a str>,
 }

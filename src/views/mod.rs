@@ -262,12 +262,15 @@ impl Serialize for Resources<'_> {
     }
 }
 
+/// A top-level document: its primary data, what was included, page counts, links.
 #[derive(Serialize)]
-struct Single<'a> {
-    data: Resource<'a>,
+struct Document<'a, D, L> {
+    data: D,
     #[serde(skip_serializing_if = "Option::is_none")]
     included: Option<Resources<'a>>,
-    links: SelfLink,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<PageMeta>,
+    links: L,
     jsonapi: Version,
 }
 
@@ -289,16 +292,6 @@ struct PageLinks {
     last: String,
 }
 
-#[derive(Serialize)]
-struct Page<'a> {
-    data: Resources<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    included: Option<Resources<'a>>,
-    meta: PageMeta,
-    links: PageLinks,
-    jsonapi: Version,
-}
-
 fn to_bytes(value: &impl Serialize) -> Vec<u8> {
     // Every value here serializes: attributes of rows just loaded, strings, numbers.
     serde_json::to_vec(value).unwrap_or_else(|error| {
@@ -309,9 +302,10 @@ fn to_bytes(value: &impl Serialize) -> Vec<u8> {
 
 /// A single-resource document; `included` is present whenever `include` was asked for.
 pub fn single(links: Links, record: &Record, included: Option<&[Record]>, query: &Query) -> Vec<u8> {
-    to_bytes(&Single {
+    to_bytes(&Document {
         data: Resource { record, links, fields: query },
         included: included.map(|records| Resources { records, links, query }),
+        meta: None,
         links: SelfLink { self_link: links.resource(record.spec, record.id()) },
         jsonapi: JSONAPI,
     })
@@ -331,10 +325,10 @@ pub fn page(
     let page_count = (count + size - 1) / size;
     let number = query.page.number as i64;
     let link = |page: i64| page_link(links.base, path, query, page);
-    to_bytes(&Page {
+    to_bytes(&Document {
         data: Resources { records, links, query },
         included: included.map(|records| Resources { records, links, query }),
-        meta: PageMeta { record_count: count, page_count },
+        meta: Some(PageMeta { record_count: count, page_count }),
         links: PageLinks {
             self_link: link(number),
             first: link(1),
@@ -344,13 +338,6 @@ pub fn page(
         },
         jsonapi: JSONAPI,
     })
-}
-
-#[derive(Serialize)]
-struct LinkageDocument<'a> {
-    data: Linkage<'a>,
-    links: RelationshipLinks,
-    jsonapi: Version,
 }
 
 /// `GET /<type>/<id>/relationships/<name>`: the linkage alone (JSON:API 1.1 §7.6.1); `ids` is
@@ -368,19 +355,19 @@ pub fn linkage(
         (true, _) => Linkage::Many(target, ids),
         (false, first) => Linkage::One(first.map(|id| Identifier { type_name: target, id })),
     };
-    to_bytes(&LinkageDocument { data, links: links.relationship(spec.type_name, id, name), jsonapi: JSONAPI })
-}
-
-#[derive(Serialize)]
-struct Empty {
-    data: Option<()>,
-    links: SelfLink,
-    jsonapi: Version,
+    let links = links.relationship(spec.type_name, id, name);
+    to_bytes(&Document { data, included: None, meta: None, links, jsonapi: JSONAPI })
 }
 
 /// An empty to-one relationship's related resource: `data: null`.
 pub fn null(self_link: String) -> Vec<u8> {
-    to_bytes(&Empty { data: None, links: SelfLink { self_link }, jsonapi: JSONAPI })
+    to_bytes(&Document {
+        data: None::<()>,
+        included: None,
+        meta: None,
+        links: SelfLink { self_link },
+        jsonapi: JSONAPI,
+    })
 }
 
 /// Query strings in links are percent-encoded (RFC 3986 §3.4: brackets are not allowed
