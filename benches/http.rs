@@ -91,35 +91,39 @@ async fn run() {
     }
     let one_url = format!("{base}/api/organizations/{first_id}");
     let page_url = format!("{base}/api/organizations?page[size]=25");
+    let roles_url = format!("{base}/api/roles?page[size]=25&include=organization,permissions");
     let fetch = |url: String| {
         let (client, authorization) = (client.clone(), authorization.clone());
         async move {
             let mut response = client.get(url).insert_header(("authorization", authorization)).send().await.unwrap();
-            response.body().limit(1 << 20).await.unwrap()
+            assert!(response.status().is_success(), "the benchmarked request succeeds");
+            response.body().limit(16 << 20).await.unwrap()
         }
     };
-    let one_body = fetch(one_url.clone()).await;
-    let page_body = fetch(page_url.clone()).await;
+    let scenarios = [
+        ("GET one organization", one_url.clone()),
+        ("GET a page of 25 organizations", page_url),
+        ("GET 25 roles + organization,permissions", roles_url),
+    ];
+    let mut bodies = Vec::new();
+    for (index, (_, url)) in scenarios.iter().enumerate() {
+        bodies.push((format!("/{index}"), fetch(url.clone()).await));
+    }
 
     // The baseline: the least an actix handler can do for a body of the same size.
-    let (one_static, page_static) = (one_body.clone(), page_body.clone());
+    let baseline_bodies = bodies.clone();
     let baseline = HttpServer::new(move || {
-        let (one, page) = (one_static.clone(), page_static.clone());
-        App::new()
-            .route(
-                "/one",
+        let mut app = App::new();
+        for (path, body) in baseline_bodies.clone() {
+            app = app.route(
+                &path,
                 web::get().to(move || {
-                    let body = one.clone();
+                    let body = body.clone();
                     async move { HttpResponse::Ok().content_type("application/vnd.api+json").body(body) }
                 }),
-            )
-            .route(
-                "/page",
-                web::get().to(move || {
-                    let body = page.clone();
-                    async move { HttpResponse::Ok().content_type("application/vnd.api+json").body(body) }
-                }),
-            )
+            );
+        }
+        app
     })
     .workers(workers)
     .bind("127.0.0.1:0")
@@ -134,10 +138,11 @@ async fn run() {
     let with_token = dir.join("with-token.lua");
     std::fs::write(&with_token, format!("wrk.headers[\"Authorization\"] = \"{authorization}\"\n")).unwrap();
 
-    let scenarios = [
-        ("GET one organization", one_url.clone(), format!("http://{baseline_address}/one"), one_body.len()),
-        ("GET a page of 25", page_url, format!("http://{baseline_address}/page"), page_body.len()),
-    ];
+    let scenarios: Vec<(&str, String, String, usize)> = scenarios
+        .into_iter()
+        .zip(&bodies)
+        .map(|((name, url), (path, body))| (name, url, format!("http://{baseline_address}{path}"), body.len()))
+        .collect();
     for (name, api_url, baseline_url, size) in scenarios {
         let script = with_token.clone();
         let (api, base_rps) = web::block(move || {
@@ -152,7 +157,7 @@ async fn run() {
         .await
         .unwrap();
         println!(
-            "{name:<22} body {size:>6} B   service {api:>9.0} req/s   baseline {base_rps:>9.0} req/s   ratio {:.3}",
+            "{name:<42} body {size:>7} B   service {api:>9.0} req/s   baseline {base_rps:>9.0} req/s   ratio {:.3}",
             api / base_rps
         );
     }

@@ -472,3 +472,112 @@ fn sqlite_leaves(column: &str, path: &str, value: &serde_json::Value, parts: &mu
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::query::{Filter, Operand, Predicate, Sort};
+    use crate::spec::{Field, Kind};
+
+    fn filter(column: &'static str, kind: Kind, predicate: Predicate, operand: Operand) -> Filter {
+        Filter { terms: vec![(Field { column, kind }, operand)], any: true, predicate }
+    }
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        let mut sql = Sql::new("SELECT * FROM t WHERE a = ");
+        sql.text("x").push(" AND b IN (").bind(Value::Integer(1)).push(", ").bind(Value::Bool(true)).push(")");
+        assert_eq!(sql.render(Backend::Sqlite), "SELECT * FROM t WHERE a = ? AND b IN (?, ?)");
+        assert_eq!(sql.render(Backend::Postgres), "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3)");
+        assert_eq!(sql.binds(), [Value::Text("x".into()), Value::Integer(1), Value::Bool(true)]);
+    }
+
+    #[test]
+    fn lists_bind_each_value_and_an_empty_one_matches_nothing() {
+        assert_eq!(Sql::column_in("id", Vec::new()).render(Backend::Sqlite), "1 = 0");
+        let sql = Sql::column_in("role_id", ["a".to_string(), "b".to_string()]);
+        assert_eq!(sql.render(Backend::Postgres), "\"role_id\" IN ($1, $2)");
+    }
+
+    #[test]
+    fn selects_have_a_total_order_a_page_and_a_count() {
+        let mut select = Select::from("roles").filter(Sql::column_in("organization_id", ["o".to_string()]));
+        assert_eq!(
+            select.rows().render(Backend::Sqlite),
+            "SELECT * FROM \"roles\" WHERE (\"organization_id\" IN (?)) ORDER BY \"created_at\" ASC, \"id\" ASC"
+        );
+        select.order = vec![Sort { column: "name", descending: true }];
+        select.limit = Some(25);
+        select.offset = 50;
+        assert_eq!(
+            select.counted_rows().render(Backend::Postgres),
+            "SELECT *, COUNT(*) OVER () AS total_count FROM \"roles\" WHERE (\"organization_id\" IN ($1)) \
+             ORDER BY \"name\" DESC, \"id\" ASC LIMIT $2 OFFSET $3"
+        );
+        assert_eq!(
+            select.count().render(Backend::Sqlite),
+            "SELECT COUNT(*) AS count FROM \"roles\" WHERE (\"organization_id\" IN (?))"
+        );
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards_and_compare_case_insensitively() {
+        let sql = filter_condition(
+            &filter("name", Kind::String, Predicate::Cont, Operand::One(Value::Text("50%_off".into()))),
+            Backend::Sqlite,
+        );
+        assert_eq!(sql.render(Backend::Sqlite), "((LOWER(\"name\") LIKE LOWER(?) ESCAPE '\\'))");
+        assert_eq!(sql.binds(), [Value::Text("%50\\%\\_off%".into())]);
+        let start = filter_condition(
+            &filter("name", Kind::String, Predicate::NotStart, Operand::One(Value::Text("a".into()))),
+            Backend::Sqlite,
+        );
+        assert!(start.render(Backend::Sqlite).contains("NOT ("));
+        assert_eq!(start.binds(), [Value::Text("a%".into())]);
+    }
+
+    #[test]
+    fn flags_and_lists_become_their_sql() {
+        let null = filter_condition(
+            &filter("description", Kind::String, Predicate::Null, Operand::Flag(false)),
+            Backend::Sqlite,
+        );
+        assert_eq!(null.render(Backend::Sqlite), "(\"description\" IS NOT NULL)");
+        let values = Operand::List(vec![Value::Text("a".into()), Value::Text("b".into())]);
+        let not_in = filter_condition(&filter("kind", Kind::String, Predicate::NotInOrNull, values), Backend::Postgres);
+        assert_eq!(not_in.render(Backend::Postgres), "((\"kind\" NOT IN ($1, $2) OR \"kind\" IS NULL))");
+        let joined = Filter {
+            terms: vec![
+                (Field { column: "name", kind: Kind::String }, Operand::One(Value::Text("x".into()))),
+                (Field { column: "id", kind: Kind::String }, Operand::One(Value::Text("x".into()))),
+            ],
+            any: false,
+            predicate: Predicate::Eq,
+        };
+        assert_eq!(filter_condition(&joined, Backend::Sqlite).render(Backend::Sqlite), "(\"name\" = ? AND \"id\" = ?)");
+    }
+
+    #[test]
+    fn containment_is_one_operator_on_postgres_and_a_test_per_leaf_on_sqlite() {
+        let object = serde_json::json!({"plan": "growth", "seats": 3, "tags": ["a"]});
+        let jcont = filter("metadata", Kind::Object, Predicate::Jcont, Operand::Json(object));
+        let postgres = filter_condition(&jcont, Backend::Postgres);
+        assert_eq!(postgres.render(Backend::Postgres), "(CAST(\"metadata\" AS jsonb) @> CAST($1 AS jsonb))");
+        let sqlite = filter_condition(&jcont, Backend::Sqlite).render(Backend::Sqlite);
+        assert!(
+            sqlite.contains("json_extract(\"metadata\", ?)") && sqlite.contains("json_each(\"metadata\", ?)"),
+            "{sqlite}"
+        );
+    }
+
+    #[test]
+    fn a_clients_filters_are_never_kept_prepared() {
+        let mut select = Select::from("roles");
+        assert!(select.rows().cacheable);
+        select = select.filter(filter_condition(
+            &filter("name", Kind::String, Predicate::Eq, Operand::One(Value::Text("x".into()))),
+            Backend::Sqlite,
+        ));
+        assert!(!select.rows().cacheable && !select.counted_rows().cacheable);
+    }
+}

@@ -512,3 +512,178 @@ impl Common {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Attribute, Relationship, Tenancy, FILTER};
+    use serde_json::json;
+
+    static ROLES: ResourceSpec = ResourceSpec {
+        type_name: "roles",
+        attributes: &[
+            Attribute::new("name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER),
+            Attribute::new("kind", Kind::String, FILTER),
+            Attribute::new("_refresh", Kind::Boolean, UPDATE | TRIGGER),
+        ],
+        relationships: &[
+            Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
+            Relationship::to_many("permissions", "permissions", "role_id"),
+            Relationship::through("api_scopes", "api_scopes", "grants", "role_id", "api_scope_id", CREATE | UPDATE),
+        ],
+        tenancy: Tenancy::OrganizationColumn("organization_id"),
+    };
+
+    fn decode(document: serde_json::Value, mode: Mode) -> Result<ResourceDocument, ApiError> {
+        ResourceDocument::decode(document.to_string().as_bytes(), &ROLES, mode)
+    }
+
+    fn create(data: serde_json::Value) -> Result<ResourceDocument, ApiError> {
+        decode(json!({ "data": data }), Mode::Create)
+    }
+
+    fn organization() -> serde_json::Value {
+        json!({"organization": {"data": {"type": "organizations", "id": "o"}}})
+    }
+
+    /// Status, code and pointer of a refusal.
+    fn refusal(result: Result<ResourceDocument, ApiError>) -> (u16, String, Option<String>) {
+        use actix_web::ResponseError;
+        let error = result.expect_err("refused");
+        let body = error.document_body();
+        let first = &body["errors"][0];
+        (
+            error.status_code().as_u16(),
+            first["code"].as_str().unwrap().into(),
+            first["source"]["pointer"].as_str().map(String::from),
+        )
+    }
+
+    #[test]
+    fn a_valid_create_keeps_attributes_and_linkage() {
+        let document =
+            create(json!({"type": "roles", "attributes": {"name": "Support"}, "relationships": organization()}))
+                .unwrap();
+        assert_eq!(document.attributes["name"], "Support");
+        assert_eq!(document.linked("organization"), Some(Some("o".to_string())));
+        assert_eq!(document.linked("missing"), None);
+    }
+
+    #[test]
+    fn shape_errors_are_400_at_what_is_wrong() {
+        assert_eq!(refusal(ResourceDocument::decode(b"{", &ROLES, Mode::Create)).0, 400);
+        assert_eq!(refusal(decode(json!([]), Mode::Create)), (400, "INVALID_DOCUMENT".into(), Some("".into())));
+        assert_eq!(refusal(decode(json!({}), Mode::Create)).2.as_deref(), Some("/data"));
+        assert_eq!(refusal(create(json!({"attributes": {}}))).2.as_deref(), Some("/data/type"));
+        assert_eq!(refusal(create(json!({"type": "roles", "attributes": []}))).2.as_deref(), Some("/data/attributes"));
+        let to_one_array =
+            json!({"type": "roles", "attributes": {"name": "x"}, "relationships": {"organization": {"data": []}}});
+        assert_eq!(refusal(create(to_one_array)).2.as_deref(), Some("/data/relationships/organization/data"));
+    }
+
+    #[test]
+    fn ids_and_types_must_match_the_endpoint() {
+        assert_eq!(
+            refusal(create(json!({"type": "users", "attributes": {"name": "x"}}))),
+            (409, "CONFLICT".into(), Some("/data/type".into()))
+        );
+        assert_eq!(refusal(create(json!({"type": "roles", "id": "x", "attributes": {"name": "x"}}))).0, 403);
+        let update = |data| decode(json!({ "data": data }), Mode::Update { id: "r1" });
+        assert!(update(json!({"type": "roles", "id": "r1", "attributes": {"name": "x"}})).is_ok());
+        assert_eq!(
+            refusal(update(json!({"type": "roles", "id": "r2"}))),
+            (409, "CONFLICT".into(), Some("/data/id".into()))
+        );
+        assert_eq!(refusal(update(json!({"type": "roles"}))).2.as_deref(), Some("/data/id"));
+        let linkage = json!({"type": "roles", "attributes": {"name": "x"}, "relationships": {"organization": {"data": {"type": "roles", "id": "o"}}}});
+        assert_eq!(
+            refusal(create(linkage)),
+            (409, "CONFLICT".into(), Some("/data/relationships/organization/data/type".into()))
+        );
+    }
+
+    #[test]
+    fn members_the_endpoint_does_not_take_are_refused() {
+        assert_eq!(
+            refusal(create(json!({"type": "roles", "attributes": {"name": "x", "kind": "admin"}}))),
+            (400, "PARAM_NOT_ALLOWED".into(), Some("/data/attributes/kind".into()))
+        );
+        assert_eq!(
+            refusal(create(json!({"type": "roles", "attributes": {"name": "x", "nope": 1}}))).2.as_deref(),
+            Some("/data/attributes/nope")
+        );
+        assert_eq!(
+            refusal(create(json!({"type": "roles", "attributes": {"name": "x", "_refresh": true}}))).0,
+            400,
+            "triggers are for updates"
+        );
+        let to_many =
+            json!({"type": "roles", "attributes": {"name": "x"}, "relationships": {"permissions": {"data": []}}});
+        assert_eq!(
+            refusal(create(to_many.clone())),
+            (400, "PARAM_NOT_ALLOWED".into(), Some("/data/relationships/permissions".into()))
+        );
+        let update = decode(
+            json!({"data": {"type": "roles", "id": "r", "relationships": {"permissions": {"data": []}}}}),
+            Mode::Update { id: "r" },
+        );
+        assert_eq!(refusal(update), (403, "FORBIDDEN".into(), Some("/data/relationships/permissions".into())));
+    }
+
+    #[test]
+    fn missing_members_are_reported_where_the_request_has_something() {
+        let (status, code, pointer) = refusal(create(json!({"type": "roles", "attributes": {}, "relationships": {}})));
+        assert_eq!((status, code.as_str()), (422, "VALIDATION_ERROR"));
+        assert_eq!(pointer.as_deref(), Some("/data/attributes"));
+        let error = create(json!({"type": "roles"})).unwrap_err();
+        let pointers: Vec<String> = match error {
+            ApiError::Validation(problems) => problems.into_iter().map(|p| format!("{:?}", p.location)).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(pointers, ["Pointer(\"/data\")", "Pointer(\"/data\")"]);
+        let null = create(
+            json!({"type": "roles", "attributes": {"name": null}, "relationships": {"organization": {"data": null}}}),
+        );
+        let pointers: Vec<String> = match null.unwrap_err() {
+            ApiError::Validation(problems) => problems.into_iter().map(|p| format!("{:?}", p.location)).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(pointers, ["Pointer(\"/data/attributes/name\")", "Pointer(\"/data/relationships/organization\")"]);
+    }
+
+    #[test]
+    fn at_members_are_ignored_and_reserved_members_refused() {
+        let at = json!({"@context": 1, "data": {"@x": 2, "type": "roles", "attributes": {"name": "x", "@note": 3}, "relationships": organization()}});
+        assert!(decode(at, Mode::Create).unwrap().attributes.get("@note").is_none());
+        let reserved = create(json!({"type": "roles", "attributes": {"name": {"deep": [{"links": {}}]}}}));
+        assert_eq!(refusal(reserved).2.as_deref(), Some("/data/attributes/name/deep/0/links"));
+    }
+
+    #[test]
+    fn a_member_listed_twice_is_listed_once() {
+        let scope = json!({"type": "api_scopes", "id": "s"});
+        let mut relationships = organization();
+        relationships["api_scopes"] = json!({"data": [scope, scope]});
+        let document =
+            create(json!({"type": "roles", "attributes": {"name": "x"}, "relationships": relationships})).unwrap();
+        assert_eq!(document.linked_many("api_scopes").unwrap(), ["s"]);
+    }
+
+    #[test]
+    fn the_reader_collects_every_problem_with_its_pointer() {
+        let document =
+            create(json!({"type": "roles", "attributes": {"name": 5}, "relationships": organization()})).unwrap();
+        let mut reader = Reader::new(&document);
+        assert_eq!(reader.required("name", |v| Ok(v.to_string())), None);
+        reader.refuse_attribute("kind", "kind is missing");
+        reader.refuse_relationship("organization", "organization is wrong");
+        let locations: Vec<Source> = match reader.finish().unwrap_err() {
+            ApiError::Validation(problems) => problems.into_iter().map(|p| p.location).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            locations,
+            [Source::attribute("name"), Source::pointer("/data/attributes"), Source::relationship("organization")]
+        );
+    }
+}

@@ -358,3 +358,178 @@ pub fn parse_datetime(value: &str) -> Option<NaiveDateTime> {
     }
     NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Source;
+    use crate::spec::{Attribute, Relationship, Tenancy, CREATE, FILTER, SORT, TRIGGER, UPDATE};
+
+    static ROLES: ResourceSpec = ResourceSpec {
+        type_name: "roles",
+        attributes: &[
+            Attribute::new("name", Kind::String, CREATE | FILTER | SORT),
+            Attribute::new("seats", Kind::Integer, FILTER | SORT),
+            Attribute::new("active", Kind::Boolean, FILTER),
+            Attribute::new("config", Kind::Object, FILTER),
+            Attribute::new("hidden", Kind::String, 0),
+            Attribute::new("_refresh", Kind::Boolean, UPDATE | TRIGGER),
+        ],
+        relationships: &[
+            Relationship::to_one("organization", "organizations", "organization_id", CREATE),
+            Relationship::to_many("permissions", "permissions", "role_id"),
+        ],
+        tenancy: Tenancy::OrganizationColumn("organization_id"),
+    };
+    static ORGANIZATIONS: ResourceSpec = ResourceSpec {
+        type_name: "organizations",
+        attributes: &[Attribute::new("name", Kind::String, FILTER)],
+        relationships: &[Relationship::to_many("roles", "roles", "organization_id")],
+        tenancy: Tenancy::Organization,
+    };
+
+    struct Types;
+
+    impl Catalog for Types {
+        fn spec(&self, type_name: &str) -> Option<&'static ResourceSpec> {
+            [&ROLES, &ORGANIZATIONS].into_iter().find(|s| s.type_name == type_name)
+        }
+        fn subjects(&self) -> Vec<&'static str> {
+            vec!["roles", "organizations"]
+        }
+    }
+
+    fn list(query: &str) -> Result<Query, ApiError> {
+        parse(&Types, &ROLES, query, Allowed::List)
+    }
+
+    /// The parameter a 400 names, and its code.
+    fn refused(result: Result<Query, ApiError>) -> (String, &'static str) {
+        match result {
+            Err(ApiError::BadRequest { code, location: Source::Parameter(name), .. }) => (name, code),
+            other => panic!("expected a 400 naming a parameter, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn include_follows_relationships_through_their_types() {
+        let query = list("include=organization.roles,permissions").unwrap();
+        assert_eq!(query.include.0.len(), 2);
+        assert!(query.include.get("organization").unwrap().get("roles").is_some());
+        assert_eq!(refused(list("include=nothing")), ("include".into(), "INVALID_PARAMETER"));
+        assert_eq!(refused(list("include=permissions.role")).0, "include", "permissions are not in the catalog");
+        assert_eq!(refused(list("include=,organization")).0, "include");
+        assert_eq!(refused(list("include=organization..roles")).0, "include");
+    }
+
+    #[test]
+    fn fields_name_known_members_of_known_types() {
+        let query = list("fields[roles]=name,organization&fields[organizations]=name").unwrap();
+        assert_eq!(query.fields.of("roles").unwrap(), ["name", "organization"]);
+        assert_eq!(refused(list("fields[spaceships]=name")).0, "fields[spaceships]");
+        assert_eq!(refused(list("fields[roles]=secret")).0, "fields[roles]");
+        assert_eq!(refused(list("fields[roles]=_refresh")).0, "fields[roles]", "triggers are not fields");
+    }
+
+    #[test]
+    fn sort_takes_sortable_fields_either_way() {
+        let query = list("sort=-seats,name,id").unwrap();
+        let sorts: Vec<(&str, bool)> = query.sort.iter().map(|s| (s.column, s.descending)).collect();
+        assert_eq!(sorts, [("seats", true), ("name", false), ("id", false)]);
+        assert_eq!(refused(list("sort=active")).0, "sort", "filterable is not sortable");
+        assert_eq!(refused(list("sort=hidden")).0, "sort");
+        assert_eq!(refused(list("sort=")).0, "sort");
+    }
+
+    #[test]
+    fn pages_are_bounded_whole_numbers() {
+        let query = list("page[number]=3&page[size]=25").unwrap();
+        assert_eq!((query.page.number, query.page.size, query.page.offset()), (3, 25, 50));
+        for bad in ["page[number]=0", "page[number]=-1", "page[number]=x", "page[size]=26", "page[size]=0"] {
+            let (name, _) = refused(list(bad));
+            assert_eq!(name, bad.split('=').next().unwrap(), "{bad}");
+        }
+        assert_eq!(refused(list("page[number]=1000000001")).0, "page[number]");
+    }
+
+    #[test]
+    fn ids_filter_is_a_bounded_list() {
+        assert_eq!(list("filter[ids]=a,b, c").unwrap().ids.unwrap(), ["a", "b", "c"]);
+        assert_eq!(refused(list("filter[ids]=,")), ("filter[ids]".into(), "INVALID_FILTER"));
+        let many = vec!["x"; 501].join(",");
+        assert_eq!(refused(list(&format!("filter[ids]={many}"))).0, "filter[ids]");
+    }
+
+    #[test]
+    fn filters_pair_each_predicate_with_its_operand() {
+        let query = list("filter[q][name_cont]=ab&filter[q][seats_gteq]=3&filter[q][active_true]=1").unwrap();
+        assert_eq!(query.filters.len(), 3);
+        assert_eq!(query.filters[0].predicate, Predicate::Cont);
+        assert_eq!(query.filters[1].terms[0].1, Operand::One(Value::Integer(3)));
+        assert_eq!(query.filters[2].terms[0].1, Operand::Flag(true));
+        let listed = list("filter[q][name_in]=a,b").unwrap();
+        assert_eq!(listed.filters[0].terms[0].1, Operand::List(vec![Value::Text("a".into()), Value::Text("b".into())]));
+        let dated = list("filter[q][created_at_gt]=2018-01-01T12:00:00%2B02:00").unwrap();
+        let expected = NaiveDate::from_ymd_opt(2018, 1, 1).unwrap().and_hms_opt(10, 0, 0).unwrap();
+        assert_eq!(dated.filters[0].terms[0].1, Operand::One(Value::Timestamp(expected)));
+        let contained = list("filter[q][config_jcont]=%7B%22a%22%3A%5B1%2C2%5D%7D").unwrap();
+        assert!(matches!(&contained.filters[0].terms[0].1, Operand::Json(j) if j["a"][1] == 2));
+    }
+
+    #[test]
+    fn joined_filters_split_at_attribute_names() {
+        let any = list("filter[q][name_or_organization_id_eq]=x").unwrap();
+        let columns: Vec<&str> = any.filters[0].terms.iter().map(|(f, _)| f.column).collect();
+        assert_eq!((columns, any.filters[0].any), (vec!["name", "organization_id"], true));
+        let all = list("filter[q][name_and_id_start]=x").unwrap();
+        assert!(!all.filters[0].any);
+        assert_eq!(list("filter[q][name_not_eq_or_null]=x").unwrap().filters[0].predicate, Predicate::NotEqOrNull);
+    }
+
+    #[test]
+    fn filters_refuse_what_they_cannot_apply() {
+        for bad in [
+            "filter[q][hidden_eq]=x",
+            "filter[q][nothing_eq]=x",
+            "filter[q][name_frobnicates]=x",
+            "filter[q][seats_eq]=many",
+            "filter[q][seats_cont]=1",
+            "filter[q][active_eq]=maybe",
+            "filter[q][created_at_lt]=yesterday",
+            "filter[q][config_eq]=x",
+            "filter[q][name_jcont]=%7B%7D",
+            "filter[q][config_jcont]=%5B1%5D",
+            "filter[q][config_jcont]=%7B%22a.b%22%3A1%7D",
+            "filter[q][config_jcont]=%7B%22a%22%3A%5B%7B%7D%5D%7D",
+            "filter[q][name_null]=perhaps",
+        ] {
+            let key = url::form_urlencoded::parse(bad.as_bytes()).next().unwrap().0.into_owned();
+            assert_eq!(refused(list(bad)), (key, "INVALID_FILTER"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_endpoint_kind_refuses_what_it_does_not_take() {
+        assert_eq!(refused(list("page[size]=2&page[size]=3")).0, "page[size]", "given twice");
+        assert_eq!(refused(list("unknown=1")).0, "unknown");
+        let single = |q| parse(&Types, &ROLES, q, Allowed::Single);
+        assert!(single("include=organization&fields[roles]=name").is_ok());
+        for bad in ["sort=name", "page[size]=2", "filter[ids]=a", "filter[q][name_eq]=x"] {
+            assert_eq!(refused(single(bad)).0, bad.split('=').next().unwrap(), "{bad}");
+        }
+        let linkage = |q| parse(&Types, &ROLES, q, Allowed::Linkage);
+        assert!(linkage("").is_ok());
+        for bad in ["include=organization", "sort=name", "foo=1", "fields[roles]=name"] {
+            assert_eq!(refused(linkage(bad)).0, bad.split('=').next().unwrap(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_raw_query_is_kept_for_links() {
+        let query = list("filter%5Bq%5D%5Bname_cont%5D=a%26b&page[size]=2").unwrap();
+        assert_eq!(
+            query.pairs,
+            [("filter[q][name_cont]".to_string(), "a&b".to_string()), ("page[size]".into(), "2".into())]
+        );
+    }
+}

@@ -11,6 +11,7 @@ use crate::domain::{new_id, now, parse_text};
 use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_credentials::ApiCredentials;
+use crate::resources::api_scopes::{ApiScope, ApiScopes};
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::write::{refuse, Create, Delete, Tx, Update};
 use crate::spec::*;
@@ -239,16 +240,20 @@ impl Update for ApiResources {
 }
 
 impl Delete for ApiResources {
-    /// Its scopes, and their grants, go with it.
+    /// Its scopes, and their grants, go with it; each scope's version says so.
     fn check(tx: &mut Tx, resource: &Authorized<ApiResource>) -> Result<(), ApiError> {
-        let scope_ids: Vec<String> = api_scopes::table
+        let scopes: Vec<ApiScope> = api_scopes::table
             .filter(api_scopes::api_resource_id.eq(&resource.id))
-            .select(api_scopes::id)
+            .select(ApiScope::as_select())
             .load(tx.conn)?;
+        let scope_ids: Vec<String> = scopes.iter().map(|s| s.id.clone()).collect();
         let holders = grants::grantees(tx.conn, &scope_ids)?;
         grants::revoke_all(tx.conn, &scope_ids)?;
         diesel::delete(api_scopes::table.filter(api_scopes::api_resource_id.eq(&resource.id))).execute(tx.conn)?;
         grants::refresh_credential_scopes(tx.conn, &holders)?;
+        for scope in &scopes {
+            tx.record::<ApiScopes>("destroy", Some(scope), None)?;
+        }
         Ok(())
     }
 }

@@ -9,7 +9,6 @@ use crate::domain::policy::{Authorized, CreateIn};
 use crate::domain::{new_id, now, parse_text};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
-use crate::resources::api_resources::ApiResources;
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
 use crate::spec::*;
@@ -112,9 +111,14 @@ impl Create for ApiScopes {
         read(document)
     }
 
+    /// The API resource's organization.
     fn organization(tx: &mut Tx, new: &Values, _: Option<String>) -> Result<Option<String>, ApiError> {
-        let resource: Option<<ApiResources as Resource>::Row> =
-            crate::db::rows::find(tx.conn, "api_resources", &new.resource_id)?;
+        #[derive(diesel::QueryableByName)]
+        #[diesel(table_name = crate::db::schema::api_resources)]
+        struct ResourceOf {
+            organization_id: String,
+        }
+        let resource: Option<ResourceOf> = crate::db::rows::find(tx.conn, "api_resources", &new.resource_id)?;
         Ok(Some(resource.ok_or_else(|| ApiError::not_found("api_resources", &new.resource_id))?.organization_id))
     }
 

@@ -822,3 +822,35 @@ async fn concurrent_grants_of_one_scope_all_succeed_without_database_text() {
     }
     assert_eq!(linked(&app, &relationship).await, vec![read], "granted once");
 }
+
+/// Deleting an API resource deletes its scopes, and each scope's version records it.
+#[actix_rt::test]
+async fn scopes_deleted_with_their_resource_are_versioned() {
+    let app = spawn_app().await;
+    let org = app.create_organization(json!({"name": "Acme"})).await["id"].as_str().unwrap().to_string();
+    let resource = app
+        .post("/api/api_resources", &json!({"data": {"type": "api_resources", "attributes": {"name": "Orders", "identifier": "https://api.example.com"},
+            "relationships": {"organization": {"data": {"type": "organizations", "id": org}}}}}))
+        .await;
+    assert_eq!(resource.status, 201, "{}", resource.text);
+    let resource = resource.json()["data"]["id"].as_str().unwrap().to_string();
+    let scope = app
+        .post(
+            "/api/api_scopes",
+            &json!({"data": {"type": "api_scopes", "attributes": {"name": "orders:read"},
+            "relationships": {"api_resource": {"data": {"type": "api_resources", "id": resource}}}}}),
+        )
+        .await;
+    assert_eq!(scope.status, 201, "{}", scope.text);
+    let scope = scope.json()["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(app.delete(&format!("/api/api_resources/{resource}")).await.status, 204);
+    let versions = app
+        .get(&format!(
+            "/api/versions?filter[q][resource_type_eq]=api_scopes&filter[q][resource_id_eq]={scope}&sort=created_at"
+        ))
+        .await
+        .json();
+    let events: Vec<&str> =
+        versions["data"].as_array().unwrap().iter().map(|v| v["attributes"]["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["create", "destroy"]);
+}

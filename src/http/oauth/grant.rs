@@ -12,7 +12,7 @@ use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
 use crate::http::state::State;
 use crate::jsonapi::media::Body;
-use crate::resources::api_resources;
+use crate::resources::api_resources::{self, ApiResource};
 use crate::resources::users;
 
 pub async fn token(state: State, request: HttpRequest, body: Body) -> HttpResponse {
@@ -51,20 +51,7 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
     let now = chrono::Utc::now().timestamp();
     let claims = match client {
         Client::User(user) => {
-            if requested_resource.is_some() {
-                return Err(OAuthError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_target",
-                    "User credentials get provisioning tokens only.",
-                ));
-            }
-            if requested_scopes.as_ref().is_some_and(|s| s.iter().any(|s| s != PROVISIONING_SCOPE)) {
-                return Err(OAuthError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    format!("User credentials have the scope {PROVISIONING_SCOPE} only."),
-                ));
-            }
+            decide(Requester::User, requested_resource.as_deref(), requested_scopes.as_deref(), None)?;
             // A user's first sign-in activates the memberships waiting for their email.
             let activated = user.clone();
             state.db.transaction(move |conn| Ok(users::activate_memberships(conn, &activated)?)).await?;
@@ -76,9 +63,8 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
             let target = state
                 .db
                 .run(move |conn| {
-                    let resource =
-                        api_resources::resolve(api_resources::resources_of(conn, &organization_id)?, wanted.as_deref());
-                    match resource {
+                    let resources = api_resources::resources_of(conn, &organization_id)?;
+                    match api_resources::resolve(resources, wanted.as_deref()) {
                         Some(resource) => {
                             let granted = grants::granted_scopes(conn, &credential_id, &resource.id)?;
                             Ok(Some((resource, granted)))
@@ -87,43 +73,13 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
                     }
                 })
                 .await?;
-            match (target, requested_resource) {
-                (Some((resource, granted)), _) => {
-                    let scope = match requested_scopes {
-                        Some(requested) => {
-                            if let Some(missing) = requested.iter().find(|s| !granted.contains(s)) {
-                                return Err(OAuthError::new(
-                                    StatusCode::BAD_REQUEST,
-                                    "invalid_scope",
-                                    format!(
-                                        "The scope {missing:?} is not granted to this client for {}.",
-                                        resource.identifier
-                                    ),
-                                ));
-                            }
-                            let mut requested = requested;
-                            requested.dedup();
-                            requested.join(" ")
-                        }
-                        None => granted.join(" "),
-                    };
-                    Claims::for_resource(&state.issuer, &credential, &slug, &resource, scope, now)
+            let target = target.as_ref().map(|(resource, granted)| (resource, granted.as_slice()));
+            match decide(Requester::Credential, requested_resource.as_deref(), requested_scopes.as_deref(), target)? {
+                Grant::Resource { scope } => {
+                    let (resource, _) = target.expect("a resource grant has its resource");
+                    Claims::for_resource(&state.issuer, &credential, &slug, resource, scope, now)
                 }
-                (None, Some(requested)) => {
-                    return Err(OAuthError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_target",
-                        format!("No API resource of this organization matches {requested:?}."),
-                    ))
-                }
-                (None, None) => {
-                    if requested_scopes.as_ref().is_some_and(|s| !s.is_empty()) {
-                        return Err(OAuthError::new(
-                            StatusCode::BAD_REQUEST,
-                            "invalid_scope",
-                            "Scopes belong to an API resource: name one with resource, or set a default.",
-                        ));
-                    }
+                Grant::Organization | Grant::Provisioning => {
                     Claims::for_credential(&state.issuer, &credential, &slug, now)
                 }
             }
@@ -140,4 +96,138 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
             "scope": claims.scope,
             "created_at": claims.iat,
         })))
+}
+
+/// Who asks for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requester {
+    /// A user's personal credential: provisioning tokens only.
+    User,
+    /// An organization's API credential.
+    Credential,
+}
+
+/// What a token request gets.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// A user's token for the provisioning API.
+    Provisioning,
+    /// An organization credential's token, for no resource in particular.
+    Organization,
+    /// A token for the resolved API resource with this scope.
+    Resource { scope: String },
+}
+
+/// The grant policy, as a pure function of what was asked (`resource`, `scope`) and what the
+/// resource resolution found: the resource matching the request (or the default) and the
+/// scopes of it granted to the client.
+pub fn decide(
+    requester: Requester,
+    resource: Option<&str>,
+    scopes: Option<&[String]>,
+    target: Option<(&ApiResource, &[String])>,
+) -> Result<Grant, OAuthError> {
+    let refuse = |error, description: String| Err(OAuthError::new(StatusCode::BAD_REQUEST, error, description));
+    if requester == Requester::User {
+        if resource.is_some() {
+            return refuse("invalid_target", "User credentials get provisioning tokens only.".into());
+        }
+        if scopes.is_some_and(|s| s.iter().any(|s| s != PROVISIONING_SCOPE)) {
+            return refuse("invalid_scope", format!("User credentials have the scope {PROVISIONING_SCOPE} only."));
+        }
+        return Ok(Grant::Provisioning);
+    }
+    match (target, resource) {
+        (Some((resource, granted)), _) => match scopes {
+            Some(requested) => {
+                if let Some(missing) = requested.iter().find(|s| !granted.contains(s)) {
+                    let identifier = &resource.identifier;
+                    return refuse(
+                        "invalid_scope",
+                        format!("The scope {missing:?} is not granted to this client for {identifier}."),
+                    );
+                }
+                let mut requested = requested.to_vec();
+                requested.dedup();
+                Ok(Grant::Resource { scope: requested.join(" ") })
+            }
+            None => Ok(Grant::Resource { scope: granted.join(" ") }),
+        },
+        (None, Some(requested)) => {
+            refuse("invalid_target", format!("No API resource of this organization matches {requested:?}."))
+        }
+        (None, None) if scopes.is_some_and(|s| !s.is_empty()) => refuse(
+            "invalid_scope",
+            "Scopes belong to an API resource: name one with resource, or set a default.".into(),
+        ),
+        (None, None) => Ok(Grant::Organization),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api() -> ApiResource {
+        let now = crate::domain::now();
+        ApiResource {
+            id: "r".into(),
+            organization_id: "o".into(),
+            application_id: None,
+            name: "Orders".into(),
+            identifier: "https://api.example.com".into(),
+            description: None,
+            access_token_ttl: 3600,
+            prefix: false,
+            is_default: false,
+            reference: None,
+            reference_origin: None,
+            metadata: "{}".into(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn scopes(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn error(result: Result<Grant, OAuthError>) -> &'static str {
+        result.expect_err("refused").error
+    }
+
+    #[test]
+    fn users_get_provisioning_tokens_only() {
+        assert_eq!(decide(Requester::User, None, None, None).unwrap(), Grant::Provisioning);
+        assert_eq!(
+            decide(Requester::User, None, Some(&scopes(&[PROVISIONING_SCOPE])), None).unwrap(),
+            Grant::Provisioning
+        );
+        assert_eq!(error(decide(Requester::User, Some("https://api.example.com"), None, None)), "invalid_target");
+        assert_eq!(error(decide(Requester::User, None, Some(&scopes(&["orders:read"])), None)), "invalid_scope");
+    }
+
+    #[test]
+    fn credentials_get_what_is_granted_on_the_resource() {
+        let (resource, granted) = (api(), scopes(&["orders:read", "orders:write"]));
+        let target = Some((&resource, granted.as_slice()));
+        let all = decide(Requester::Credential, None, None, target).unwrap();
+        assert_eq!(all, Grant::Resource { scope: "orders:read orders:write".into() });
+        let some =
+            decide(Requester::Credential, Some("https://api.example.com"), Some(&scopes(&["orders:read"])), target);
+        assert_eq!(some.unwrap(), Grant::Resource { scope: "orders:read".into() });
+        let more = decide(Requester::Credential, None, Some(&scopes(&["orders:delete"])), target);
+        assert_eq!(error(more), "invalid_scope");
+    }
+
+    #[test]
+    fn without_a_resource_there_are_no_scopes() {
+        assert_eq!(decide(Requester::Credential, None, None, None).unwrap(), Grant::Organization);
+        assert_eq!(decide(Requester::Credential, None, Some(&[]), None).unwrap(), Grant::Organization);
+        assert_eq!(error(decide(Requester::Credential, None, Some(&scopes(&["x"])), None)), "invalid_scope");
+        assert_eq!(
+            error(decide(Requester::Credential, Some("https://elsewhere.example"), None, None)),
+            "invalid_target"
+        );
+    }
 }
