@@ -86,6 +86,7 @@ impl Application {
             keys: Arc::new(keys),
             secrets: Default::default(),
             verified: Default::default(),
+            grants: Default::default(),
             domain_suffix: settings.organization_domain.clone(),
             registry: &crate::resources::REGISTRY,
         });

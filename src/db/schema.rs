@@ -42,6 +42,7 @@ diesel::table! {
         metadata -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        grants_version -> BigInt,
     }
 }
 
@@ -163,6 +164,7 @@ diesel::joinable!(api_credential_scopes -> api_scopes (api_scope_id));
 diesel::joinable!(api_scopes -> api_resources (api_resource_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    revoked_tokens,
     api_credential_scopes,
     api_resources,
     api_scopes,

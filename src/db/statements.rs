@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
-use crate::db::schema::versions;
+use crate::db::schema::{memberships, revoked_tokens, users, versions};
 use crate::db::sql::Sql;
 use crate::db::AnyConnection;
 
@@ -48,6 +48,29 @@ pub fn grants(conn: &mut AnyConnection, user_id: &str, jti: &str) -> QueryResult
     );
     sql.text(user_id);
     sql.load(conn)
+}
+
+/// The user behind a token: their email, the version of their grants, and whether this token
+/// is revoked. One indexed lookup; `None` when the user is gone.
+pub fn holder(conn: &mut AnyConnection, user_id: &str, jti: &str) -> QueryResult<Option<(String, i64, bool)>> {
+    users::table
+        .find(user_id)
+        .select((users::email, users::grants_version, diesel::dsl::exists(revoked_tokens::table.find(jti))))
+        .first(conn)
+        .optional()
+}
+
+/// What the user may do has changed: instances keeping their grants reload them.
+pub fn touch_user_grants(conn: &mut AnyConnection, user_id: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id)).set(users::grants_version.eq(users::grants_version + 1)).execute(conn)
+}
+
+/// What every member holding the role may do has changed.
+pub fn touch_role_grants(conn: &mut AnyConnection, role_id: &str) -> QueryResult<usize> {
+    let holders = memberships::table.filter(memberships::role_id.eq(role_id)).select(memberships::user_id);
+    diesel::update(users::table.filter(users::id.nullable().eq_any(holders)))
+        .set(users::grants_version.eq(users::grants_version + 1))
+        .execute(conn)
 }
 
 /// One entry of the audit trail.

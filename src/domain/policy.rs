@@ -7,7 +7,9 @@
 //! Lists get the organizations to look in as a `Scope`, records come back as `Authorized<T>`:
 //! both are built only here, so no handler can reach a record around the policy.
 
+use std::collections::HashMap;
 use std::ops::Deref;
+use std::sync::{Arc, Mutex};
 
 use crate::db::statements;
 use crate::db::AnyConnection;
@@ -91,7 +93,33 @@ pub struct Caller {
     pub user_id: String,
     pub email: String,
     pub jti: String,
-    memberships: Vec<Membership>,
+    memberships: Arc<Vec<Membership>>,
+}
+
+/// Each user's grants, as this process last loaded them, under the `grants_version` of the
+/// user row they were loaded at. Every write that changes what a user may do bumps that
+/// version in the database (`db::statements::touch_*_grants`), so a request that finds
+/// another version reloads: a change is seen at once, on every instance.
+#[derive(Default)]
+pub struct GrantsCache {
+    entries: Mutex<HashMap<String, (i64, Arc<Vec<Membership>>)>>,
+}
+
+const MAX_CACHED_USERS: usize = 50_000;
+
+impl GrantsCache {
+    fn get(&self, user_id: &str, version: i64) -> Option<Arc<Vec<Membership>>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(user_id).filter(|(v, _)| *v == version).map(|(_, m)| m.clone())
+    }
+
+    fn put(&self, user_id: &str, version: i64, memberships: Arc<Vec<Membership>>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_CACHED_USERS {
+            entries.clear();
+        }
+        entries.insert(user_id.to_string(), (version, memberships));
+    }
 }
 
 /// Where a record lives, which decides who may see it.
@@ -140,41 +168,24 @@ pub enum Scope {
 }
 
 impl Caller {
-    /// Checks the token against the database (user, revocation) and loads the grants: one
-    /// statement.
-    pub fn authenticate(conn: &mut AnyConnection, session: &Session) -> Result<Caller, ApiError> {
-        let rows = statements::grants(conn, &session.user_id, &session.jti)?;
-        let Some(first) = rows.first() else {
+    /// Checks the token against the database (the user exists, the token is not revoked) and
+    /// takes the user's grants from `cache` while their version holds, else loads them.
+    pub fn authenticate(conn: &mut AnyConnection, session: &Session, cache: &GrantsCache) -> Result<Caller, ApiError> {
+        let Some((email, version, revoked)) = statements::holder(conn, &session.user_id, &session.jti)? else {
             return Err(ApiError::Unauthorized("The access token's user no longer exists.".into()));
         };
-        if first.revoked > 0 {
+        if revoked {
             return Err(ApiError::Unauthorized("The access token has been revoked.".into()));
         }
-        let mut caller = Caller {
-            user_id: session.user_id.clone(),
-            email: first.email.clone(),
-            jti: session.jti.clone(),
-            memberships: Vec::new(),
-        };
-        for row in rows {
-            let (Some(organization_id), Some(kind)) = (row.organization_id, row.kind) else { continue };
-            let index = match caller.memberships.iter().position(|m| m.organization_id == organization_id) {
-                Some(index) => index,
-                None => {
-                    caller.memberships.push(Membership {
-                        organization_id,
-                        kind: RoleKind::parse(&kind),
-                        permissions: Vec::new(),
-                    });
-                    caller.memberships.len() - 1
-                }
-            };
-            if let Some(subject) = row.subject {
-                let flags = [row.can_create, row.can_read, row.can_update, row.can_destroy].map(|f| f.unwrap_or(false));
-                caller.memberships[index].permissions.push((subject, flags));
+        let memberships = match cache.get(&session.user_id, version) {
+            Some(memberships) => memberships,
+            None => {
+                let memberships = Arc::new(load_memberships(conn, &session.user_id, &session.jti)?);
+                cache.put(&session.user_id, version, memberships.clone());
+                memberships
             }
-        }
-        Ok(caller)
+        };
+        Ok(Caller { user_id: session.user_id.clone(), email, jti: session.jti.clone(), memberships })
     }
 
     fn membership(&self, organization_id: &str) -> Option<&Membership> {
@@ -279,7 +290,7 @@ impl Caller {
 
     /// The caller has just founded this organization and owns it, as its admin.
     pub fn joined(&mut self, organization_id: &str) {
-        self.memberships.push(Membership {
+        Arc::make_mut(&mut self.memberships).push(Membership {
             organization_id: organization_id.to_string(),
             kind: RoleKind::Admin,
             permissions: Vec::new(),
@@ -301,6 +312,27 @@ impl Caller {
     }
 }
 
+/// Every active membership of the user with its role kind and, for a custom role, its
+/// permissions.
+fn load_memberships(conn: &mut AnyConnection, user_id: &str, jti: &str) -> Result<Vec<Membership>, ApiError> {
+    let mut memberships: Vec<Membership> = Vec::new();
+    for row in statements::grants(conn, user_id, jti)? {
+        let (Some(organization_id), Some(kind)) = (row.organization_id, row.kind) else { continue };
+        let index = match memberships.iter().position(|m| m.organization_id == organization_id) {
+            Some(index) => index,
+            None => {
+                memberships.push(Membership { organization_id, kind: RoleKind::parse(&kind), permissions: Vec::new() });
+                memberships.len() - 1
+            }
+        };
+        if let Some(subject) = row.subject {
+            let flags = [row.can_create, row.can_read, row.can_update, row.can_destroy].map(|f| f.unwrap_or(false));
+            memberships[index].permissions.push((subject, flags));
+        }
+    }
+    Ok(memberships)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,7 +346,12 @@ mod tests {
     };
 
     fn caller(memberships: Vec<Membership>) -> Caller {
-        Caller { user_id: "u".into(), email: "u@example.com".into(), jti: "j".into(), memberships }
+        Caller {
+            user_id: "u".into(),
+            email: "u@example.com".into(),
+            jti: "j".into(),
+            memberships: Arc::new(memberships),
+        }
     }
 
     #[test]

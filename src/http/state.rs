@@ -10,7 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::auth::keys::KeySet;
 use crate::db::{AnyConnection, Database};
-use crate::domain::policy::{Caller, Session};
+use crate::domain::policy::{Caller, GrantsCache, Session};
 use crate::error::ApiError;
 use crate::http::context::{audit, Author};
 use crate::resources::write::Tx;
@@ -27,6 +27,8 @@ pub struct AppState {
     pub keys: Arc<KeySet>,
     /// Recently verified client secrets, so repeat grants skip argon2.
     pub secrets: crate::auth::secret_cache::SecretCache,
+    /// Each user's grants, while their version holds.
+    pub grants: Arc<GrantsCache>,
     /// Access tokens whose signature was checked already.
     pub verified: crate::auth::verified::VerifiedTokens,
     /// Organizations' domains are `<slug>.<domain_suffix>`.
@@ -45,9 +47,10 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection, &mut Caller) -> Result<T, ApiError> + Send + 'static,
     {
+        let grants = self.grants.clone();
         self.db
             .run(move |conn| {
-                let mut caller = Caller::authenticate(conn, &session)?;
+                let mut caller = Caller::authenticate(conn, &session, &grants)?;
                 work(conn, &mut caller)
             })
             .await
@@ -60,10 +63,10 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut Tx) -> Result<T, ApiError> + Send + 'static,
     {
-        let (registry, domain_suffix) = (self.registry, self.domain_suffix.clone());
+        let (registry, domain_suffix, grants) = (self.registry, self.domain_suffix.clone(), self.grants.clone());
         self.db
             .transaction(move |conn| {
-                let mut caller = Caller::authenticate(conn, &author.session)?;
+                let mut caller = Caller::authenticate(conn, &author.session, &grants)?;
                 let audit = audit(&caller, &author.context);
                 let mut tx = Tx { conn, caller: &mut caller, audit: &audit, registry, domain_suffix: &domain_suffix };
                 work(&mut tx)

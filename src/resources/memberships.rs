@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::db::schema::memberships;
 use crate::db::sql::Sql;
+use crate::db::statements;
 use crate::db::AnyConnection;
 use crate::domain::policy::{Authorized, CreateIn, RoleKind};
 use crate::domain::{new_id, now, parse_access_scope, parse_email, test_enabled};
@@ -61,6 +62,18 @@ row! {
 
 impl Resource for Memberships {
     stored!(memberships, Membership, [organization_id, role_id, membership_profile_id]);
+
+    /// Its user's grants change with it.
+    fn grants_changed(
+        conn: &mut AnyConnection,
+        before: Option<&Membership>,
+        after: Option<&Membership>,
+    ) -> QueryResult<()> {
+        for user_id in before.iter().chain(after.iter()).filter_map(|m| m.user_id.as_deref()) {
+            statements::touch_user_grants(conn, user_id)?;
+        }
+        Ok(())
+    }
 
     fn attributes(row: &Membership) -> impl Serialize + '_ {
         Attributes {

@@ -34,7 +34,20 @@ pub trait Resource: Send + Sync + 'static {
     /// The attributes every type shares, rendered after the type's own.
     fn common(row: &Self::Row) -> Common<'_>;
 
+    /// One row by id: a statement of fixed shape, prepared once per connection.
+    fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Self::Row>>;
+
     fn insert(conn: &mut AnyConnection, row: &Self::Row) -> QueryResult<()>;
+
+    /// A write of this type may change what users may do (a membership, a permission): tell
+    /// the policy whose grants to reload.
+    fn grants_changed(
+        _conn: &mut AnyConnection,
+        _before: Option<&Self::Row>,
+        _after: Option<&Self::Row>,
+    ) -> QueryResult<()> {
+        Ok(())
+    }
 
     fn delete(conn: &mut AnyConnection, id: &str) -> QueryResult<()>;
 }
@@ -96,6 +109,11 @@ macro_rules! stored {
                 reference_origin: row.reference_origin.as_deref(),
                 metadata: &row.metadata,
             }
+        }
+
+        fn find(conn: &mut $crate::db::AnyConnection, id: &str) -> diesel::QueryResult<Option<$row>> {
+            use diesel::{OptionalExtension, QueryDsl, RunQueryDsl, SelectableHelper};
+            $crate::db::schema::$table::table.find(id).select(<$row>::as_select()).first(conn).optional()
         }
 
         fn insert(conn: &mut $crate::db::AnyConnection, row: &$row) -> diesel::QueryResult<()> {

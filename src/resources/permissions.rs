@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{permissions, roles};
+use crate::db::{statements, AnyConnection};
 use crate::domain::policy::{Authorized, CreateIn, RoleKind};
 use crate::domain::{new_id, now};
 use crate::error::{ApiError, Invalid};
@@ -49,6 +50,18 @@ row! {
 
 impl Resource for Permissions {
     stored!(permissions, Permission, [organization_id, role_id]);
+
+    /// The grants of every member holding its role change with it.
+    fn grants_changed(
+        conn: &mut AnyConnection,
+        before: Option<&Permission>,
+        after: Option<&Permission>,
+    ) -> QueryResult<()> {
+        if let Some(permission) = after.or(before) {
+            statements::touch_role_grants(conn, &permission.role_id)?;
+        }
+        Ok(())
+    }
 
     fn attributes(row: &Permission) -> impl Serialize + '_ {
         Attributes {

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use diesel::QueryResult;
 
-use crate::db::rows;
 use crate::db::sql::{filter_condition, quote, IdPair, Select, Sql};
 use crate::db::AnyConnection;
 use crate::domain::policy::{Action, Authorized, Caller, Scope};
@@ -24,8 +23,7 @@ pub fn find<T: Resource>(
     id: &str,
     action: Action,
 ) -> Result<Authorized<T::Row>, ApiError> {
-    let row =
-        rows::find::<T::Row>(conn, T::SPEC.type_name, id)?.ok_or_else(|| ApiError::not_found(T::SPEC.type_name, id))?;
+    let row = T::find(conn, id)?.ok_or_else(|| ApiError::not_found(T::SPEC.type_name, id))?;
     caller.authorize(T::SPEC, row, owner::<T>, id, action)
 }
 

@@ -42,6 +42,9 @@ row! {
         pub client_id: String,
         #[serde(skip)]
         pub client_secret_hash: String,
+        /// Bumped whenever what the user may do changes (see `db::statements::touch_grants`).
+        #[serde(skip)]
+        pub grants_version: i64,
     }
 }
 
@@ -77,7 +80,7 @@ pub struct Credentials {
 }
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>> {
-    crate::db::rows::find(conn, "users", id)
+    Users::find(conn, id)
 }
 
 pub fn find_by_client_id(conn: &mut AnyConnection, client_id: &str) -> QueryResult<Option<User>> {
@@ -108,7 +111,11 @@ pub fn activate_memberships(conn: &mut AnyConnection, user: &User) -> QueryResul
         .push(" WHERE status = 'pending' AND lower(user_email) = lower(")
         .text(&user.email)
         .push(")");
-    sql.execute(conn)
+    let activated = sql.execute(conn)?;
+    if activated > 0 {
+        crate::db::statements::touch_user_grants(conn, &user.id)?;
+    }
+    Ok(activated)
 }
 
 /// Creates a user with a fresh credential. Hashes with argon2: call on the blocking pool.
@@ -142,6 +149,7 @@ pub fn create(
         otp_required_for_login: false,
         client_id: credentials.client_id.clone(),
         client_secret_hash: hash_secret(&credentials.client_secret),
+        grants_version: 0,
         reference: None,
         reference_origin: None,
         metadata: "{}".into(),

@@ -2,7 +2,6 @@
 //! and its statements (`Create`, `Update`, `Delete`); `Tx` owns what every write shares:
 //! authorization, related records of the same organization, and the audit trail.
 
-use crate::db::rows;
 use crate::db::AnyConnection;
 use crate::domain::audit::{self, Audit, Event};
 use crate::domain::policy::{Action, Authorized, Caller, CreateIn, Owner};
@@ -39,7 +38,7 @@ impl Tx<'_> {
         organization_id: &str,
     ) -> Result<T::Row, ApiError> {
         let missing = || ApiError::not_found(T::SPEC.type_name, id);
-        let row = rows::find::<T::Row>(self.conn, T::SPEC.type_name, id)?.ok_or_else(missing)?;
+        let row = T::find(self.conn, id)?.ok_or_else(missing)?;
         match owner::<T>(&row) {
             Owner::Organization(o) if o == organization_id => Ok(row),
             Owner::Organization(o) if self.caller.is_member(o) => Err(ApiError::invalid(Invalid::relationship(
@@ -61,7 +60,7 @@ impl Tx<'_> {
     /// always, for a custom action).
     pub fn updated<T: Resource>(&mut self, before: &T::Row, event: &str) -> Result<T::Row, ApiError> {
         let id = T::id(before);
-        let after = rows::find::<T::Row>(self.conn, T::SPEC.type_name, id)?
+        let after = T::find(self.conn, id)?
             .ok_or_else(|| ApiError::internal("a record written in this transaction vanished"))?;
         self.record::<T>(event, Some(before), Some(&after))?;
         Ok(after)
@@ -88,6 +87,7 @@ impl Tx<'_> {
         if event == "update" && changes.is_empty() {
             return Ok(());
         }
+        T::grants_changed(self.conn, before, after)?;
         let event = Event {
             resource_type: T::SPEC.type_name,
             resource_id: T::id(subject),

@@ -480,3 +480,63 @@ async fn versions_record_who_changed_what() {
     let response = app.post("/api/versions", &json!({"data": {"type": "versions", "attributes": {}}})).await;
     assert_eq!(response.status, 405);
 }
+
+/// Grants are kept in memory per instance; a change of a member's role or of a role's
+/// permissions is seen at once, by every instance.
+#[actix_rt::test]
+async fn grant_changes_are_seen_at_once_on_every_instance() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let mut settings = provisioning::cli::Settings::local(&app.database_url);
+    settings.public_url = Some(app.base.clone());
+    let second = provisioning::startup::Application::build(settings).await.expect("a second instance");
+    let port = second.port();
+    actix_rt::spawn(second.server());
+    let client = awc::Client::default();
+    let on_second = |token: String, path: String| {
+        let client = client.clone();
+        async move {
+            let request = client.get(format!("http://127.0.0.1:{port}{path}"));
+            request.insert_header(("authorization", format!("Bearer {token}"))).send().await.unwrap().status().as_u16()
+        }
+    };
+    let role = format!("/api/roles/{}", f.custom_role);
+    let membership = format!("/api/memberships/{}", f.membership);
+    // The custom role may read memberships, not roles; both instances learn it.
+    assert_eq!(app.get_as(&f.custom, &membership).await.status, 200);
+    assert_eq!(on_second(f.custom.clone(), membership.clone()).await, 200);
+    assert_eq!(app.get_as(&f.custom, &role).await.status, 403);
+    // Its permission changes: both instances see it on the next request.
+    let response = app
+        .patch(
+            &format!("/api/permissions/{}", f.permission),
+            &json!({"data": {"type": "permissions", "id": f.permission, "attributes": {"can_read": false}}}),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(app.get_as(&f.custom, &membership).await.status, 403);
+    assert_eq!(on_second(f.custom.clone(), membership.clone()).await, 403);
+    // The read-only member is moved to the custom role: they lose reading roles at once.
+    let reader_role =
+        app.get(&format!("/api/organizations/{}/roles?filter[q][kind_eq]=read_only", f.organization)).await.json();
+    let read_only_role = id(&reader_role["data"][0]);
+    assert_eq!(app.get_as(&f.read_only, &format!("/api/roles/{read_only_role}")).await.status, 200);
+    assert_eq!(on_second(f.read_only.clone(), format!("/api/roles/{read_only_role}")).await, 200);
+    let memberships = app
+        .get(&format!(
+            "/api/memberships?filter[q][user_email_eq]=reader@example.com&filter[q][organization_id_eq]={}",
+            f.organization
+        ))
+        .await
+        .json();
+    let reader_membership = id(&memberships["data"][0]);
+    let response = app
+        .patch(
+            &format!("/api/memberships/{reader_membership}"),
+            &json!({"data": {"type": "memberships", "id": reader_membership, "relationships": {"role": linkage("roles", &f.custom_role)}}}),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(app.get_as(&f.read_only, &format!("/api/roles/{read_only_role}")).await.status, 403);
+    assert_eq!(on_second(f.read_only.clone(), format!("/api/roles/{read_only_role}")).await, 403);
+}

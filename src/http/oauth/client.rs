@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use base64::Engine as _;
 
-use crate::db::rows;
 use crate::domain::secrets::verify_secret;
 use crate::error::ApiError;
 use crate::http::oauth::error::OAuthError;
@@ -45,7 +44,7 @@ async fn find_client(state: &State, client_id: String) -> Result<Option<Client>,
             }
             let Some(credential) = credentials::find_by_client_id(conn, &client_id)? else { return Ok(None) };
             let organization: Option<<Organizations as Resource>::Row> =
-                rows::find(conn, "organizations", &credential.organization_id)?;
+                Organizations::find(conn, &credential.organization_id)?;
             let slug = organization.map(|o| o.slug).unwrap_or_default();
             Ok(Some(Client::Credential(Box::new(credential), slug)))
         })

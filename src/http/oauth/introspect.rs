@@ -51,8 +51,7 @@ async fn introspection(state: &State, request: &HttpRequest, body: &[u8]) -> Res
         .run(move |conn| {
             use diesel::prelude::*;
             let revoked: i64 = revoked_tokens::table.filter(revoked_tokens::jti.eq(&jti)).count().get_result(conn)?;
-            let credential: Option<<ApiCredentials as Resource>::Row> =
-                crate::db::rows::find(conn, "api_credentials", &application_id)?;
+            let credential: Option<<ApiCredentials as Resource>::Row> = ApiCredentials::find(conn, &application_id)?;
             Ok((revoked, credential))
         })
         .await?;
