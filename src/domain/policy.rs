@@ -102,8 +102,11 @@ pub struct Caller {
 /// another version reloads: a change is seen at once, on every instance.
 #[derive(Default)]
 pub struct GrantsCache {
-    entries: Mutex<HashMap<String, (i64, Arc<Vec<Membership>>)>>,
+    entries: Mutex<HashMap<String, Versioned>>,
 }
+
+/// A user's memberships and the `grants_version` they were loaded at.
+type Versioned = (i64, Arc<Vec<Membership>>);
 
 const MAX_CACHED_USERS: usize = 50_000;
 
