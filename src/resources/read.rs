@@ -1,7 +1,7 @@
 //! Reading through the policy: one record for an action, a page within the caller's scope,
 //! the records behind a relationship, and the compound document's includes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use diesel::QueryResult;
 
@@ -111,23 +111,38 @@ pub fn include(
 ) -> QueryResult<Vec<Record>> {
     let mut included = Vec::new();
     include_into(conn, caller, registry, records, tree, &mut included)?;
-    let primary: HashSet<(&str, String)> = records.iter().map(|r| (r.type_name(), r.id().to_string())).collect();
-    let mut unique: Vec<Record> = Vec::new();
+    let primary: HashSet<(&str, &str)> = records.iter().map(|r| (r.type_name(), r.id())).collect();
+    let mut unique: Vec<Record> = Vec::with_capacity(included.len());
+    let mut positions: HashMap<(&'static str, String), usize> = HashMap::with_capacity(included.len());
     for record in included {
-        if primary.contains(&(record.type_name(), record.id().to_string())) {
+        if primary.contains(&(record.type_name(), record.id())) {
             continue;
         }
-        match unique.iter_mut().find(|r| r.type_name() == record.type_name() && r.id() == record.id()) {
+        match positions.get(&(record.type_name(), record.id().to_string())) {
             // The same record reached by two paths: keep the linkage both loaded.
-            Some(existing) => {
+            Some(&position) => {
                 for (name, ids) in record.to_many {
-                    existing.set_to_many(name, ids);
+                    unique[position].set_to_many(name, ids);
                 }
             }
-            None => unique.push(record),
+            None => {
+                positions.insert((record.type_name(), record.id().to_string()), unique.len());
+                unique.push(record);
+            }
         }
     }
     Ok(unique)
+}
+
+/// The ids of `records` grouped by the value of their key `column`.
+fn by_key(records: &[Record], column: &str) -> HashMap<String, Vec<String>> {
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    for record in records {
+        if let Some(key) = record.key(column) {
+            groups.entry(key.to_string()).or_default().push(record.id().to_string());
+        }
+    }
+    groups
 }
 
 fn include_into(
@@ -151,10 +166,10 @@ fn include_into(
             Cardinality::ToOne { column } => {
                 let ids: HashSet<String> = records.iter().filter_map(|r| r.key(column).map(String::from)).collect();
                 let related = target.load(conn, &readable.filter(Sql::column_in("id", ids)))?;
+                let visible: HashSet<&str> = related.iter().map(|r| r.id()).collect();
                 for record in records.iter_mut() {
-                    let visible =
-                        record.key(column).filter(|id| related.iter().any(|r| r.id() == *id)).map(String::from);
-                    record.to_one_visible.push((relationship.name, visible));
+                    let id = record.key(column).filter(|id| visible.contains(id)).map(String::from);
+                    record.to_one_visible.push((relationship.name, id));
                 }
                 related
             }
@@ -167,12 +182,9 @@ fn include_into(
                     select = select.filter(tag);
                 }
                 let related = target.load(conn, &select)?;
+                let mut groups = by_key(&related, column);
                 for record in records.iter_mut() {
-                    let ids = related
-                        .iter()
-                        .filter(|r| r.key(column) == Some(record.id()))
-                        .map(|r| r.id().to_string())
-                        .collect();
+                    let ids = groups.remove(record.id()).unwrap_or_default();
                     record.set_to_many(relationship.name, ids);
                 }
                 related
@@ -188,12 +200,13 @@ fn include_into(
                 let pairs = pairs.load::<IdPair>(conn)?;
                 let ids: HashSet<String> = pairs.iter().map(|p| p.id.clone()).collect();
                 let related = target.load(conn, &readable.filter(Sql::column_in("id", ids)))?;
+                let visible: HashSet<&str> = related.iter().map(|r| r.id()).collect();
+                let mut groups: HashMap<&str, Vec<String>> = HashMap::new();
+                for pair in pairs.iter().filter(|p| visible.contains(p.id.as_str())) {
+                    groups.entry(pair.owner.as_str()).or_default().push(pair.id.clone());
+                }
                 for record in records.iter_mut() {
-                    let ids = pairs
-                        .iter()
-                        .filter(|p| p.owner == record.id() && related.iter().any(|r| r.id() == p.id))
-                        .map(|p| p.id.clone())
-                        .collect();
+                    let ids = groups.remove(record.id()).unwrap_or_default();
                     record.set_to_many(relationship.name, ids);
                 }
                 related

@@ -77,9 +77,21 @@ pub fn timestamp(t: NaiveDateTime) -> String {
     Utc.from_utc_datetime(&t).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// `#[serde(serialize_with = "views::time")]`.
+/// `#[serde(serialize_with = "views::time")]`: `2018-01-01T12:00:00.000Z`, written straight
+/// from the date's parts (chrono's `format` reads its format string anew every time).
 pub fn time<S: Serializer>(t: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&Utc.from_utc_datetime(t).format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+    use chrono::{Datelike, Timelike};
+    let millis = t.and_utc().timestamp_subsec_millis().min(999);
+    let text = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    serializer.serialize_str(&text)
 }
 
 pub fn optional_time<S: Serializer>(t: &Option<NaiveDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -120,19 +132,49 @@ impl Links<'_> {
         format!("{}/{}/{}", self.base, spec.type_name, id)
     }
 
-    pub fn relationship(&self, type_name: &str, id: &str, name: &str) -> RelationshipLinks {
-        RelationshipLinks {
-            self_link: format!("{}/{type_name}/{id}/relationships/{name}", self.base),
-            related: format!("{}/{type_name}/{id}/{name}", self.base),
-        }
+    pub fn relationship<'a>(&self, type_name: &'a str, id: &'a str, name: &'a str) -> RelationshipLinks<'a>
+    where
+        Self: 'a,
+    {
+        RelationshipLinks { base: self.base, type_name, id, name }
     }
 }
 
-#[derive(Serialize)]
-pub struct RelationshipLinks {
-    #[serde(rename = "self")]
-    self_link: String,
-    related: String,
+/// A relationship's `self` and `related` links, written straight into the document.
+pub struct RelationshipLinks<'a> {
+    base: &'a str,
+    type_name: &'a str,
+    id: &'a str,
+    name: &'a str,
+}
+
+impl Serialize for RelationshipLinks<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let RelationshipLinks { base, type_name, id, name } = self;
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("self", &format_args!("{base}/{type_name}/{id}/relationships/{name}"))?;
+        map.serialize_entry("related", &format_args!("{base}/{type_name}/{id}/{name}"))?;
+        map.end()
+    }
+}
+
+/// A resource's own link: `{"self": …}`.
+struct ResourceLink<'a> {
+    links: Links<'a>,
+    spec: &'a ResourceSpec,
+    id: &'a str,
+}
+
+impl Serialize for ResourceLink<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        if self.spec.tenancy == Tenancy::Caller {
+            map.serialize_entry("self", &format_args!("{}/user", self.links.base))?;
+        } else {
+            map.serialize_entry("self", &format_args!("{}/{}/{}", self.links.base, self.spec.type_name, self.id))?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -172,7 +214,7 @@ impl Serialize for Resource<'_> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("id", record.id())?;
         map.serialize_entry("type", spec.type_name)?;
-        map.serialize_entry("links", &SelfLink { self_link: self.links.resource(spec, record.id()) })?;
+        map.serialize_entry("links", &ResourceLink { links: self.links, spec, id: record.id() })?;
         map.serialize_entry("attributes", &attributes)?;
         let shown = spec.relationships.iter().filter(|r| fields.is_none_or(|f| f.iter().any(|n| n == r.name)));
         if shown.clone().next().is_some() {
@@ -190,7 +232,7 @@ struct Relationships<'a> {
 
 #[derive(Serialize)]
 struct Relationship<'a> {
-    links: RelationshipLinks,
+    links: RelationshipLinks<'a>,
     #[serde(skip_serializing_if = "Linkage::is_absent")]
     data: Linkage<'a>,
 }
