@@ -97,3 +97,9 @@ pub fn revoke_all(conn: &mut AnyConnection, scope_ids: &[String]) -> QueryResult
     diesel::delete(api_credential_scopes::table.filter(api_credential_scopes::api_scope_id.eq_any(scope_ids)))
         .execute(conn)
 }
+
+/// These scopes are renamed or gone: their holders' `scopes` attributes say so.
+pub fn refresh_holders(conn: &mut AnyConnection, scope_ids: &[String]) -> QueryResult<()> {
+    let holders = grantees(conn, scope_ids)?;
+    refresh_credential_scopes(conn, &holders)
+}

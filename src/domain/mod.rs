@@ -89,6 +89,18 @@ pub fn one_of(value: &str, allowed: &[&str]) -> Result<String, String> {
     }
 }
 
+/// An OAuth scope name (RFC 6749 §3.3 `scope-token`): 1 to 256 printable characters without
+/// spaces, quotes or backslashes, since a scope string separates names with spaces.
+pub fn parse_scope_name(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.chars().count() > 256 {
+        return Err("must be 1 to 256 characters".into());
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\') {
+        return Err("must not contain whitespace, control characters, quotes or backslashes".into());
+    }
+    Ok(value.to_string())
+}
+
 /// What a member or an application may reach: live data, test data, or both.
 pub const ACCESS_SCOPES: &[&str] = &["live_access", "test_access", "all_access"];
 

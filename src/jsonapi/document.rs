@@ -529,7 +529,7 @@ mod tests {
         relationships: &[
             Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
             Relationship::to_many("permissions", "permissions", "role_id"),
-            Relationship::through("api_scopes", "api_scopes", "grants", "role_id", "api_scope_id", CREATE | UPDATE),
+            Relationship::through("api_scopes", "grants", "role_id", "api_scope_id").with(CREATE | UPDATE),
         ],
         tenancy: Tenancy::OrganizationColumn("organization_id"),
     };

@@ -44,14 +44,8 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
         Relationship::to_one("role", "roles", "role_id", CREATE | UPDATE),
         Relationship::to_many("application_memberships", "application_memberships", "api_credential_id"),
-        Relationship::through(
-            "api_scopes",
-            "api_scopes",
-            "api_credential_scopes",
-            "api_credential_id",
-            "api_scope_id",
-            CREATE | UPDATE,
-        ),
+        Relationship::through("api_scopes", "api_credential_scopes", "api_credential_id", "api_scope_id")
+            .with(CREATE | UPDATE),
         Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
     ],
     tenancy: Tenancy::OrganizationColumn("organization_id"),

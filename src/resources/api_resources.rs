@@ -6,13 +6,13 @@ use serde::Serialize;
 
 use crate::db::schema::{api_resources, api_scopes};
 use crate::db::{grants, AnyConnection};
+use crate::domain::parse_text;
 use crate::domain::policy::{Authorized, CreateIn};
-use crate::domain::{new_id, now, parse_text};
 use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::api_scopes::{ApiScope, ApiScopes};
-use crate::resources::model::{common_changes, row, stored, Resource};
+use crate::resources::model::{common_changes, new_row, row, stored, Resource};
 use crate::resources::write::{refuse, Create, Delete, Tx, Update};
 use crate::spec::*;
 
@@ -187,26 +187,23 @@ impl Create for ApiResources {
             tx.related::<ApiCredentials>("application", application, &organization_id)?;
         }
         let identifier = new.identifier.unwrap_or_default();
-        if resources_of(tx.conn, &organization_id)?.iter().any(|r| r.identifier == identifier) {
+        if tx.taken("api_resources", &[("organization_id", &organization_id), ("identifier", &identifier)], "")? {
             return Err(identifier_taken());
         }
-        let now = now();
-        let resource = tx.insert::<ApiResources>(ApiResource {
-            id: new_id(),
-            organization_id,
-            application_id: new.application.flatten(),
-            name: new.name.unwrap_or_default(),
-            identifier,
-            description: new.description.value(),
-            access_token_ttl: new.ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
-            prefix: new.prefix.unwrap_or(false),
-            is_default: new.is_default.unwrap_or(false),
-            reference: new.common.reference.value(),
-            reference_origin: new.common.reference_origin.value(),
-            metadata: new.common.metadata.unwrap_or_else(|| "{}".into()),
-            created_at: now,
-            updated_at: now,
-        })?;
+        let row = new_row!(
+            ApiResource {
+                organization_id,
+                application_id: new.application.flatten(),
+                name: new.name.unwrap_or_default(),
+                identifier,
+                description: new.description.value(),
+                access_token_ttl: new.ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
+                prefix: new.prefix.unwrap_or(false),
+                is_default: new.is_default.unwrap_or(false),
+            },
+            new.common
+        );
+        let resource = tx.insert::<ApiResources>(row)?;
         keep_one_default(tx, &resource, new.is_default)?;
         Ok(resource)
     }
@@ -263,7 +260,7 @@ mod tests {
     use super::*;
 
     fn resource(identifier: &str, prefix: bool, is_default: bool) -> ApiResource {
-        let now = now();
+        let now = crate::domain::now();
         ApiResource {
             id: identifier.into(),
             organization_id: "o".into(),

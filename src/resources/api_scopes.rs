@@ -6,10 +6,10 @@ use serde::Serialize;
 use crate::db::grants;
 use crate::db::schema::api_scopes;
 use crate::domain::policy::{Authorized, CreateIn};
-use crate::domain::{new_id, now, parse_text};
+use crate::domain::{parse_scope_name, parse_text};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
-use crate::resources::model::{common_changes, row, stored, Resource};
+use crate::resources::model::{common_changes, new_row, row, stored, Resource};
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
 use crate::spec::*;
 
@@ -24,14 +24,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     relationships: &[
         Relationship::to_one("api_resource", "api_resources", "api_resource_id", CREATE | REQUIRED),
         Relationship::to_one("organization", "organizations", "organization_id", CREATE),
-        Relationship::through(
-            "api_credentials",
-            "api_credentials",
-            "api_credential_scopes",
-            "api_scope_id",
-            "api_credential_id",
-            0,
-        ),
+        Relationship::through("api_credentials", "api_credential_scopes", "api_scope_id", "api_credential_id"),
         Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
     ],
     tenancy: Tenancy::OrganizationColumn("organization_id"),
@@ -60,17 +53,6 @@ pub struct Attributes<'a> {
     description: Option<&'a str>,
 }
 
-/// 1 to 256 characters, no whitespace (a scope string separates names with spaces).
-pub fn parse_scope_name(value: &str) -> Result<String, String> {
-    if value.is_empty() || value.chars().count() > 256 {
-        return Err("must be 1 to 256 characters".into());
-    }
-    if value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\') {
-        return Err("must not contain whitespace, control characters, quotes or backslashes".into());
-    }
-    Ok(value.to_string())
-}
-
 pub struct Values {
     resource_id: String,
     organization: Option<Option<String>>,
@@ -91,13 +73,7 @@ fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
 
 /// Scope names are unique within their API resource.
 fn check_name(tx: &mut Tx, resource_id: &str, name: &str, other_than: &str) -> Result<(), ApiError> {
-    let taken: i64 = api_scopes::table
-        .filter(api_scopes::api_resource_id.eq(resource_id))
-        .filter(api_scopes::name.eq(name))
-        .filter(api_scopes::id.ne(other_than))
-        .count()
-        .get_result(tx.conn)?;
-    if taken > 0 {
+    if tx.taken("api_scopes", &[("api_resource_id", resource_id), ("name", name)], other_than)? {
         return Err(refuse("name", "This API resource already has a scope with this name."));
     }
     Ok(())
@@ -113,13 +89,7 @@ impl Create for ApiScopes {
 
     /// The API resource's organization.
     fn organization(tx: &mut Tx, new: &Values, _: Option<String>) -> Result<Option<String>, ApiError> {
-        #[derive(diesel::QueryableByName)]
-        #[diesel(table_name = crate::db::schema::api_resources)]
-        struct ResourceOf {
-            organization_id: String,
-        }
-        let resource: Option<ResourceOf> = crate::db::rows::find(tx.conn, "api_resources", &new.resource_id)?;
-        Ok(Some(resource.ok_or_else(|| ApiError::not_found("api_resources", &new.resource_id))?.organization_id))
+        tx.organization_of("api_resources", &new.resource_id).map(Some)
     }
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<ApiScope, ApiError> {
@@ -131,19 +101,16 @@ impl Create for ApiScopes {
         }
         let name = new.name.unwrap_or_default();
         check_name(tx, &new.resource_id, &name, "")?;
-        let now = now();
-        tx.insert::<ApiScopes>(ApiScope {
-            id: new_id(),
-            organization_id: place.organization_id.clone(),
-            api_resource_id: new.resource_id,
-            name,
-            description: new.description.value(),
-            reference: new.common.reference.value(),
-            reference_origin: new.common.reference_origin.value(),
-            metadata: new.common.metadata.unwrap_or_else(|| "{}".into()),
-            created_at: now,
-            updated_at: now,
-        })
+        let scope = new_row!(
+            ApiScope {
+                organization_id: place.organization_id.clone(),
+                api_resource_id: new.resource_id,
+                name,
+                description: new.description.value(),
+            },
+            new.common
+        );
+        tx.insert::<ApiScopes>(scope)
     }
 }
 
@@ -166,19 +133,17 @@ impl Update for ApiScopes {
             ))
             .execute(tx.conn)?;
         // A renamed scope is renamed in the grants.
-        let holders = grants::grantees(tx.conn, std::slice::from_ref(&scope.id))?;
-        grants::refresh_credential_scopes(tx.conn, &holders)?;
+        grants::refresh_holders(tx.conn, std::slice::from_ref(&scope.id))?;
         Ok("update")
     }
 }
 
 impl Delete for ApiScopes {
+    /// Its grants go first; the holders' `scopes` no longer name it.
     fn check(tx: &mut Tx, scope: &Authorized<ApiScope>) -> Result<(), ApiError> {
-        let holders = grants::grantees(tx.conn, std::slice::from_ref(&scope.id))?;
-        grants::revoke_all(tx.conn, std::slice::from_ref(&scope.id))?;
-        // The scope goes after this returns; the holders' scope strings must not name it.
-        diesel::delete(api_scopes::table.find(&scope.id)).execute(tx.conn)?;
-        grants::refresh_credential_scopes(tx.conn, &holders)?;
-        Ok(())
+        let ids = std::slice::from_ref(&scope.id);
+        let holders = grants::grantees(tx.conn, ids)?;
+        grants::revoke_all(tx.conn, ids)?;
+        Ok(grants::refresh_credential_scopes(tx.conn, &holders)?)
     }
 }

@@ -6,13 +6,12 @@ use serde::Serialize;
 
 use crate::db::schema::application_memberships;
 use crate::domain::policy::{Authorized, CreateIn};
-use crate::domain::{new_id, now};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::membership_profiles::MembershipProfiles;
 use crate::resources::memberships::Memberships;
-use crate::resources::model::{common_changes, row, stored, Resource};
+use crate::resources::model::{common_changes, new_row, row, stored, Resource};
 use crate::resources::roles::Roles;
 use crate::resources::write::{Create, Delete, Tx, Update};
 use crate::spec::*;
@@ -117,21 +116,18 @@ impl Create for ApplicationMemberships {
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<ApplicationMembership, ApiError> {
         check(tx, &place.organization_id, &new)?;
-        let now = now();
-        tx.insert::<ApplicationMemberships>(ApplicationMembership {
-            id: new_id(),
-            organization_id: place.organization_id.clone(),
-            api_credential_id: new.credential_id.unwrap_or_default(),
-            role_id: new.role.flatten().unwrap_or_default(),
-            membership_id: new.membership.flatten(),
-            membership_profile_id: new.profile.flatten(),
-            filters: new.filters.unwrap_or_else(|| "{}".into()),
-            reference: new.common.reference.value(),
-            reference_origin: new.common.reference_origin.value(),
-            metadata: new.common.metadata.unwrap_or_else(|| "{}".into()),
-            created_at: now,
-            updated_at: now,
-        })
+        let row = new_row!(
+            ApplicationMembership {
+                organization_id: place.organization_id.clone(),
+                api_credential_id: new.credential_id.unwrap_or_default(),
+                role_id: new.role.flatten().unwrap_or_default(),
+                membership_id: new.membership.flatten(),
+                membership_profile_id: new.profile.flatten(),
+                filters: new.filters.unwrap_or_else(|| "{}".into()),
+            },
+            new.common
+        );
+        tx.insert::<ApplicationMemberships>(row)
     }
 }
 

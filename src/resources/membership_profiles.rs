@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use crate::db::schema::{membership_profiles, memberships};
 use crate::domain::policy::{Authorized, CreateIn};
-use crate::domain::{new_id, now, parse_access_scope, parse_text, test_enabled};
+use crate::domain::{parse_access_scope, parse_text, test_enabled};
 use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
-use crate::resources::model::{common_changes, row, stored, Resource};
+use crate::resources::model::{common_changes, new_row, row, stored, Resource};
 use crate::resources::write::{Create, Delete, Tx, Update};
 use crate::spec::*;
 
@@ -78,19 +78,16 @@ impl Create for MembershipProfiles {
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<MembershipProfile, ApiError> {
         let access_scope = new.access_scope.unwrap_or_default();
-        let now = now();
-        tx.insert::<MembershipProfiles>(MembershipProfile {
-            id: new_id(),
-            organization_id: place.organization_id.clone(),
-            name: new.name.unwrap_or_default(),
-            test_enabled: test_enabled(&access_scope),
-            access_scope,
-            reference: new.common.reference.value(),
-            reference_origin: new.common.reference_origin.value(),
-            metadata: new.common.metadata.unwrap_or_else(|| "{}".into()),
-            created_at: now,
-            updated_at: now,
-        })
+        let row = new_row!(
+            MembershipProfile {
+                organization_id: place.organization_id.clone(),
+                name: new.name.unwrap_or_default(),
+                test_enabled: test_enabled(&access_scope),
+                access_scope,
+            },
+            new.common
+        );
+        tx.insert::<MembershipProfiles>(row)
     }
 }
 

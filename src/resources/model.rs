@@ -229,3 +229,22 @@ macro_rules! row {
     };
 }
 pub(crate) use row;
+
+/// A new row of `$row`: a fresh id, the given columns, the attributes every type shares from
+/// the document's `Common`, and now as its creation and update time.
+macro_rules! new_row {
+    ($row:ident { $($field:ident $(: $value:expr)?),* $(,)? }, $common:expr) => {{
+        let common: $crate::jsonapi::document::Common = $common;
+        let now = $crate::domain::now();
+        $row {
+            id: $crate::domain::new_id(),
+            $($field $(: $value)?,)*
+            reference: common.reference.value(),
+            reference_origin: common.reference_origin.value(),
+            metadata: common.metadata.unwrap_or_else(|| "{}".into()),
+            created_at: now,
+            updated_at: now,
+        }
+    }};
+}
+pub(crate) use new_row;

@@ -177,12 +177,7 @@ impl Create for Permissions {
         if RoleKind::parse(&role.kind) != RoleKind::Custom {
             return Err(builtin_role_refusal());
         }
-        let taken: i64 = permissions::table
-            .filter(permissions::role_id.eq(&new.role_id))
-            .filter(permissions::subject.eq(&new.subject))
-            .count()
-            .get_result(tx.conn)?;
-        if taken > 0 {
+        if tx.taken("permissions", &[("role_id", &new.role_id), ("subject", &new.subject)], "")? {
             return Err(refuse("subject", "This role already has a permission for this subject; update it instead."));
         }
         let mut permission = base(&new.role_id, &place.organization_id, RoleKind::Custom, &new.subject);

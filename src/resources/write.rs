@@ -2,6 +2,7 @@
 //! and its statements (`Create`, `Update`, `Delete`); `Tx` owns what every write shares:
 //! authorization, related records of the same organization, and the audit trail.
 
+use crate::db::sql::{Count, Sql};
 use crate::db::AnyConnection;
 use crate::domain::audit::{self, Audit, Event};
 use crate::domain::policy::{Action, Authorized, Caller, CreateIn, Owner};
@@ -47,6 +48,36 @@ impl Tx<'_> {
             ))),
             _ => Err(missing()),
         }
+    }
+
+    /// The organization of a record of another type (a new record's parent): 404 when there
+    /// is none.
+    pub fn organization_of(&mut self, type_name: &'static str, id: &str) -> Result<String, ApiError> {
+        #[derive(diesel::QueryableByName)]
+        struct Owner {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            organization_id: String,
+        }
+        let mut sql = Sql::new(&format!("SELECT organization_id FROM \"{type_name}\" WHERE id = "));
+        sql.text(id);
+        let owner: Option<Owner> = sql.load(self.conn)?.into_iter().next();
+        owner.map(|o| o.organization_id).ok_or_else(|| ApiError::not_found(type_name, id))
+    }
+
+    /// Whether another record of `table` than `except` has these values (a uniqueness a type
+    /// checks before the database's index would, to answer 422 at the attribute).
+    pub fn taken(
+        &mut self,
+        table: &'static str,
+        values: &[(&'static str, &str)],
+        except: &str,
+    ) -> Result<bool, ApiError> {
+        let mut sql = Sql::new(&format!("SELECT COUNT(*) AS count FROM \"{table}\" WHERE id <> "));
+        sql.text(except);
+        for (column, value) in values {
+            sql.push(&format!(" AND \"{column}\" = ")).text(*value);
+        }
+        Ok(sql.load::<Count>(self.conn)?.first().is_some_and(|c| c.count > 0))
     }
 
     /// Inserts a row and records its creation.

@@ -101,21 +101,26 @@ impl Relationship {
     ) -> Self {
         Relationship { name, target, cardinality: Cardinality::ToManyTagged { type_column, id_column }, flags: 0 }
     }
+    /// Through a join table; the relationship is named for its target type.
     pub const fn through(
-        name: &'static str,
         target: &'static str,
         table: &'static str,
         source_column: &'static str,
         target_column: &'static str,
-        flags: u8,
     ) -> Self {
         Relationship {
-            name,
+            name: target,
             target,
             cardinality: Cardinality::ToManyThrough { table, source_column, target_column },
-            flags,
+            flags: 0,
         }
     }
+
+    /// The same relationship, accepted in documents as `flags` say (`CREATE`, `UPDATE`).
+    pub const fn with(self, flags: u8) -> Self {
+        Relationship { flags, ..self }
+    }
+
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
