@@ -5,7 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{api_credential_scopes, api_credentials, api_scopes};
+use crate::db::sql::Sql;
 use crate::db::AnyConnection;
+use crate::spec::query::Value;
 
 /// The names of the scopes of `resource_id` granted to the credential.
 pub fn granted_scopes(conn: &mut AnyConnection, credential_id: &str, resource_id: &str) -> QueryResult<Vec<String>> {
@@ -61,24 +63,21 @@ pub fn grantees(conn: &mut AnyConnection, scope_ids: &[String]) -> QueryResult<V
     Ok(ids)
 }
 
-/// Adds the grants the credential lacks; returns how many.
+/// Adds the grants the credential lacks; returns how many. A grant made meanwhile by another
+/// transaction is the same grant (ON CONFLICT DO NOTHING, on both backends).
 pub fn grant(
     conn: &mut AnyConnection,
     credential_id: &str,
     scope_ids: &[String],
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let existing = granted_scope_ids(conn, credential_id)?;
     let mut added = 0;
-    for scope_id in scope_ids.iter().filter(|id| !existing.contains(id)) {
-        diesel::insert_into(api_credential_scopes::table)
-            .values((
-                api_credential_scopes::api_credential_id.eq(credential_id),
-                api_credential_scopes::api_scope_id.eq(scope_id),
-                api_credential_scopes::created_at.eq(now),
-            ))
-            .execute(conn)?;
-        added += 1;
+    for scope_id in scope_ids {
+        let mut sql =
+            Sql::new("INSERT INTO api_credential_scopes (api_credential_id, api_scope_id, created_at) VALUES (");
+        sql.text(credential_id).push(", ").text(scope_id.as_str()).push(", ").bind(Value::Timestamp(now));
+        sql.push(") ON CONFLICT DO NOTHING");
+        added += sql.execute(conn)?;
     }
     Ok(added)
 }
