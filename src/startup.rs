@@ -88,7 +88,7 @@ impl Application {
             verified: Default::default(),
             grants: Default::default(),
             domain_suffix: settings.organization_domain.clone(),
-            registry: &crate::resources::REGISTRY,
+            registry: &http::REGISTRY,
         });
         let mut server = HttpServer::new(move || {
             App::new()

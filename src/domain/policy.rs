@@ -249,6 +249,32 @@ impl Caller {
         }
     }
 
+    /// Whether the caller may give a role (to a membership, an application membership or an
+    /// API credential): the `admin` role only an admin may give; any other only when every
+    /// permission it grants is within the caller's own. 403 otherwise.
+    pub fn may_give(
+        &self,
+        organization_id: &str,
+        kind: RoleKind,
+        permissions: &[(String, [bool; 4])],
+        subjects: &[&str],
+    ) -> Result<(), ApiError> {
+        let within = match kind {
+            RoleKind::Admin => self.role_in(organization_id) == Some(RoleKind::Admin),
+            RoleKind::ReadOnly => subjects.iter().all(|s| self.holds(organization_id, s, kind.base_grants())),
+            RoleKind::Custom => {
+                permissions.iter().all(|(subject, grants)| self.holds(organization_id, subject, *grants))
+            }
+        };
+        if within {
+            return Ok(());
+        }
+        Err(ApiError::Forbidden {
+            detail: format!("You cannot give the role {}: it allows more than your own role does.", kind.as_str()),
+            location: Source::relationship("role"),
+        })
+    }
+
     fn refusal(&self, organization_id: &str, subject: &str, action: Action) -> ApiError {
         let kind = self.role_in(organization_id).map_or("none", RoleKind::as_str);
         ApiError::Forbidden {

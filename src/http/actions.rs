@@ -19,6 +19,7 @@ use crate::resources::api_credentials::{change_grants, ApiCredentials, Change};
 use crate::resources::memberships::{self, Memberships};
 use crate::resources::organizations::Organizations;
 use crate::resources::roles;
+use crate::resources::users;
 use crate::resources::write::forbid;
 use crate::spec::{Attribute, Kind, ResourceSpec, Tenancy, REQUIRED, UPDATE};
 use crate::views::{self, respond};
@@ -91,11 +92,15 @@ async fn transfer_ownership(writing: Writing, id: web::Path<String>, body: Body)
         .write(writing.author, move |tx| {
             let email = email?;
             tx.find::<Organizations>(&id, Action::Read)?;
-            let current = memberships::by_email(tx.conn, &id, &tx.caller.email)?.filter(|m| m.owner);
+            // Who is who goes by user id: an email can change hands, a user id cannot.
+            let current = memberships::of_user(tx.conn, &id, &tx.caller.user_id)?.filter(|m| m.owner);
             let Some(current) = current else {
                 return Err(forbid("Only the organization's owner can transfer its ownership."));
             };
-            let next = memberships::by_email(tx.conn, &id, &email)?.filter(|m| m.status == "active");
+            let next = match users::find_by_email(tx.conn, &email)? {
+                Some(user) => memberships::of_user(tx.conn, &id, &user.id)?.filter(|m| m.status == "active"),
+                None => None,
+            };
             let Some(next) = next else {
                 return Err(ApiError::invalid(Invalid::attribute(
                     "new_owner_email",

@@ -24,28 +24,55 @@ use crate::resources::api_scopes::ApiScopes;
 use crate::resources::application_memberships::ApplicationMemberships;
 use crate::resources::membership_profiles::MembershipProfiles;
 use crate::resources::memberships::Memberships;
-use crate::resources::model::Resource;
+use crate::resources::model::{Registered, Resource};
 use crate::resources::organizations::Organizations;
 use crate::resources::permissions::Permissions;
 use crate::resources::roles::Roles;
+use crate::resources::users::Users;
 use crate::resources::versions::Versions;
 use crate::resources::write::{Create, Delete, Update};
+use crate::resources::Registry;
+
+/// The registered types: each line makes a type part of the registry (a permission subject,
+/// a target of includes and relationships) and mounts its routes, with the writes it has.
+macro_rules! types {
+    ($($type:ty => $routes:tt,)*) => {
+        pub static REGISTRY: Registry = Registry::new(&[$(&Registered::<$type>::TYPE,)*]);
+
+        fn mount_types(cfg: &mut web::ServiceConfig) {
+            $(mount!(cfg, $type, $routes);)*
+        }
+    };
+}
+
+/// `[create update delete]`: the shared routes with these writes; `singleton`: routes of its
+/// own (`/user`).
+macro_rules! mount {
+    ($cfg:ident, $type:ty, singleton) => {};
+    ($cfg:ident, $type:ty, [$($write:ident)*]) => {
+        routes::<$type>()$(.$write())*.mount($cfg)
+    };
+}
+
+types! {
+    // No DELETE: the reference has none for organizations.
+    Organizations => [create update],
+    Users => singleton,
+    Roles => [create update],
+    Permissions => [create update],
+    Memberships => [create update delete],
+    MembershipProfiles => [create update delete],
+    Versions => [],
+    ApiCredentials => [create update delete],
+    ApplicationMemberships => [create update delete],
+    ApiResources => [create update delete],
+    ApiScopes => [create update delete],
+}
 
 /// Mounts every resource type under `/api`. Specific routes (custom actions, the writable
 /// relationship) go before the generic ones they would otherwise match.
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
-    cfg.configure(users::configure).configure(actions::configure);
-    // No DELETE: the reference has none for organizations.
-    routes::<Organizations>().create().update().mount(cfg);
-    routes::<Roles>().create().update().mount(cfg);
-    routes::<Permissions>().create().update().mount(cfg);
-    routes::<Memberships>().create().update().delete().mount(cfg);
-    routes::<MembershipProfiles>().create().update().delete().mount(cfg);
-    routes::<Versions>().mount(cfg);
-    routes::<ApiCredentials>().create().update().delete().mount(cfg);
-    routes::<ApplicationMemberships>().create().update().delete().mount(cfg);
-    routes::<ApiResources>().create().update().delete().mount(cfg);
-    routes::<ApiScopes>().create().update().delete().mount(cfg);
+    cfg.configure(users::configure).configure(actions::configure).configure(mount_types);
 }
 
 /// The routes of one type: reads always; creates, updates and deletes as the type allows.

@@ -14,7 +14,7 @@ use crate::domain::{new_id, now, one_of, parse_text};
 use crate::error::{ApiError, Invalid, Source};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, row, stored, Resource};
-use crate::resources::roles::Roles;
+use crate::resources::roles::{self};
 use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
 use crate::spec::*;
 
@@ -284,7 +284,7 @@ impl Create for ApiCredentials {
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: NewCredential) -> Result<ApiCredential, ApiError> {
         if let Some(role_id) = &new.row.role_id {
-            tx.related::<Roles>("role", role_id, &place.organization_id)?;
+            roles::assignable(tx, role_id, &place.organization_id)?;
         }
         let credential = tx.insert::<ApiCredentials>(new.row)?;
         if let Some(scopes) = new.scopes {
@@ -368,7 +368,7 @@ impl Update for ApiCredentials {
     ) -> Result<&'static str, ApiError> {
         let role_id = match (changes.role, credential.kind.as_str()) {
             (Some(Some(role_id)), "integration") => {
-                Some(Some(tx.related::<Roles>("role", &role_id, &credential.organization_id)?.id))
+                Some(Some(roles::assignable(tx, &role_id, &credential.organization_id)?.id))
             }
             (Some(None), "integration") => {
                 return Err(ApiError::invalid(Invalid::relationship("role", "An integration needs a role.")))

@@ -12,7 +12,7 @@ use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::membership_profiles::MembershipProfiles;
 use crate::resources::memberships::Memberships;
 use crate::resources::model::{common_changes, new_row, row, stored, Resource};
-use crate::resources::roles::Roles;
+use crate::resources::roles::{self};
 use crate::resources::write::{Create, Delete, Tx, Update};
 use crate::spec::*;
 
@@ -96,7 +96,7 @@ fn check(tx: &mut Tx, organization_id: &str, values: &Values) -> Result<(), ApiE
         tx.related::<ApiCredentials>("api_credential", id, organization_id)?;
     }
     if let Some(Some(id)) = &values.role {
-        tx.related::<Roles>("role", id, organization_id)?;
+        roles::assignable(tx, id, organization_id)?;
     }
     if let Some(Some(id)) = &values.membership {
         tx.related::<Memberships>("membership", id, organization_id)?;

@@ -15,7 +15,7 @@ use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::membership_profiles::MembershipProfiles;
 use crate::resources::model::{common_changes, row, stored, Resource};
-use crate::resources::roles::{self, Roles};
+use crate::resources::roles::{self};
 use crate::resources::users::{self, User};
 use crate::resources::write::{forbid, refuse, required_link, Create, Delete, Tx, Update};
 use crate::spec::*;
@@ -131,6 +131,16 @@ pub fn by_email(conn: &mut AnyConnection, organization_id: &str, email: &str) ->
     Ok(sql.load::<Membership>(conn)?.into_iter().next())
 }
 
+/// The membership of a user in the organization.
+pub fn of_user(conn: &mut AnyConnection, organization_id: &str, user_id: &str) -> QueryResult<Option<Membership>> {
+    memberships::table
+        .filter(memberships::organization_id.eq(organization_id))
+        .filter(memberships::user_id.eq(user_id))
+        .select(Membership::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub struct NewMembership {
     role_id: String,
     profile_id: Option<String>,
@@ -159,7 +169,7 @@ impl Create for Memberships {
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: NewMembership) -> Result<Membership, ApiError> {
         let organization_id = place.organization_id.clone();
-        tx.related::<Roles>("role", &new.role_id, &organization_id)?;
+        roles::assignable(tx, &new.role_id, &organization_id)?;
         let profile = match &new.profile_id {
             Some(id) => Some(tx.related::<MembershipProfiles>("membership_profile", id, &organization_id)?),
             None => None,
@@ -230,7 +240,7 @@ impl Update for Memberships {
         let organization_id = &membership.organization_id;
         let role_id = match changes.role.flatten() {
             Some(role_id) => {
-                tx.related::<Roles>("role", &role_id, organization_id)?;
+                roles::assignable(tx, &role_id, organization_id)?;
                 let admin = roles::builtin(tx.conn, organization_id, RoleKind::Admin)?.map(|r| r.id);
                 if membership.owner && Some(&role_id) != admin.as_ref() {
                     return Err(ApiError::invalid(Invalid::relationship(

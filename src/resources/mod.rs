@@ -1,5 +1,5 @@
-//! The resource types this service serves, one module each, and the registry that lists them.
-//! Adding a type adds its module and one line in `REGISTRY`.
+//! The resource types this service serves, one module each, the registry that lists them (made
+//! by `http::types!`, with each type's routes), and the machinery they share.
 
 pub mod model;
 pub mod read;
@@ -17,7 +17,7 @@ pub mod roles;
 pub mod users;
 pub mod versions;
 
-use model::{AnyResource, Registered};
+use model::AnyResource;
 
 use crate::spec::{Catalog, ResourceSpec, Tenancy};
 
@@ -25,23 +25,11 @@ pub struct Registry {
     types: &'static [&'static dyn AnyResource],
 }
 
-pub static REGISTRY: Registry = Registry {
-    types: &[
-        &Registered::<organizations::Organizations>::TYPE,
-        &Registered::<users::Users>::TYPE,
-        &Registered::<roles::Roles>::TYPE,
-        &Registered::<permissions::Permissions>::TYPE,
-        &Registered::<memberships::Memberships>::TYPE,
-        &Registered::<membership_profiles::MembershipProfiles>::TYPE,
-        &Registered::<versions::Versions>::TYPE,
-        &Registered::<api_credentials::ApiCredentials>::TYPE,
-        &Registered::<application_memberships::ApplicationMemberships>::TYPE,
-        &Registered::<api_resources::ApiResources>::TYPE,
-        &Registered::<api_scopes::ApiScopes>::TYPE,
-    ],
-};
-
 impl Registry {
+    pub const fn new(types: &'static [&'static dyn AnyResource]) -> Registry {
+        Registry { types }
+    }
+
     pub fn find(&self, type_name: &str) -> Option<&'static dyn AnyResource> {
         self.types.iter().copied().find(|t| t.spec().type_name == type_name)
     }

@@ -85,6 +85,27 @@ pub fn builtin(
         .optional()
 }
 
+/// A role of the organization the caller may give (to a membership, an application
+/// membership or an API credential): never more than the caller's own (`Caller::may_give`).
+pub fn assignable(tx: &mut Tx, role_id: &str, organization_id: &str) -> Result<Role, ApiError> {
+    let role = tx.related::<Roles>("role", role_id, organization_id)?;
+    let permissions: Vec<(String, bool, bool, bool, bool)> = permission_rows::table
+        .filter(permission_rows::role_id.eq(&role.id))
+        .select((
+            permission_rows::subject,
+            permission_rows::can_create,
+            permission_rows::can_read,
+            permission_rows::can_update,
+            permission_rows::can_destroy,
+        ))
+        .load(tx.conn)?;
+    let permissions: Vec<(String, [bool; 4])> =
+        permissions.into_iter().map(|(s, c, r, u, d)| (s, [c, r, u, d])).collect();
+    let subjects = tx.registry.subjects();
+    tx.caller.may_give(organization_id, RoleKind::parse(&role.kind), &permissions, &subjects)?;
+    Ok(role)
+}
+
 pub struct NewRole {
     name: String,
     common: Common,

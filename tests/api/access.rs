@@ -540,3 +540,97 @@ async fn grant_changes_are_seen_at_once_on_every_instance() {
     assert_eq!(app.get_as(&f.read_only, &format!("/api/roles/{read_only_role}")).await.status, 403);
     assert_eq!(on_second(f.read_only.clone(), format!("/api/roles/{read_only_role}")).await, 403);
 }
+
+/// No one gives a role beyond their own: the admin role only an admin gives; a custom role
+/// only when each of its permissions is within the giver's. For memberships, application
+/// memberships and API credentials alike.
+#[actix_rt::test]
+async fn roles_cannot_be_given_beyond_the_givers_own() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let org = linkage("organizations", &f.organization);
+    let roles = app.get(&format!("/api/organizations/{}/roles", f.organization)).await.json();
+    let role_of = |kind: &str| {
+        roles["data"].as_array().unwrap().iter().find(|r| r["attributes"]["kind"] == kind).map(id).unwrap()
+    };
+    let (admin_role, read_only_role) = (role_of("admin"), role_of("read_only"));
+    // The custom role may also create and read application memberships and API credentials.
+    for subject in ["application_memberships", "api_credentials"] {
+        create(&app, &app.token, "/api/permissions", json!({"data": {"type": "permissions",
+            "attributes": {"can_create": true, "can_read": true, "can_update": false, "can_destroy": false, "subject": subject},
+            "relationships": {"role": linkage("roles", &f.custom_role)}}})).await;
+    }
+    let membership = |email: &str, role: &str| {
+        json!({"data": {"type": "memberships", "attributes": {"user_email": email},
+        "relationships": {"organization": org, "role": linkage("roles", role)}}})
+    };
+    let credential = |role: &str| {
+        json!({"data": {"type": "api_credentials", "attributes": {"name": "ERP", "kind": "integration"},
+        "relationships": {"organization": org, "role": linkage("roles", role)}}})
+    };
+    let integration = create(&app, &app.token, "/api/api_credentials", credential(&admin_role)).await;
+    let application_membership = |role: &str| {
+        json!({"data": {"type": "application_memberships",
+        "relationships": {"organization": org, "api_credential": linkage("api_credentials", &id(&integration)), "role": linkage("roles", role)}}})
+    };
+    let cases = [
+        ("/api/memberships", membership("second-account@example.com", &admin_role)),
+        ("/api/memberships", membership("third-account@example.com", &read_only_role)),
+        ("/api/api_credentials", credential(&admin_role)),
+        ("/api/application_memberships", application_membership(&admin_role)),
+    ];
+    for (path, document) in &cases {
+        let response = app.write_as(&f.custom, Method::POST, path, document).await;
+        assert_eq!(response.status, 403, "{path}: {}", response.text);
+        assert_eq!(response.error()["source"]["pointer"], "/data/relationships/role");
+    }
+    // A role within the giver's own is fine, and the admin gives any.
+    for (path, document) in [
+        ("/api/memberships", membership("colleague@example.com", &f.custom_role)),
+        ("/api/api_credentials", credential(&f.custom_role)),
+        ("/api/application_memberships", application_membership(&f.custom_role)),
+    ] {
+        create(&app, &f.custom, path, document).await;
+    }
+    create(&app, &app.token, "/api/memberships", membership("boss@example.com", &admin_role)).await;
+    // Changing a membership's role is giving it too (once the custom role may update members).
+    let allow_updates =
+        json!({"data": {"type": "permissions", "id": f.permission, "attributes": {"can_update": true}}});
+    assert_eq!(app.patch(&format!("/api/permissions/{}", f.permission), &allow_updates).await.status, 200);
+    let pending = app.get("/api/memberships?filter[q][user_email_eq]=colleague@example.com").await.json();
+    let pending = id(&pending["data"][0]);
+    let path = format!("/api/memberships/{pending}");
+    let to = |role: &str| json!({"data": {"type": "memberships", "id": pending, "relationships": {"role": linkage("roles", role)}}});
+    let response = app.write_as(&f.custom, Method::PATCH, &path, &to(&admin_role)).await;
+    assert_eq!(response.status, 403, "{}", response.text);
+    assert_eq!(response.error()["source"]["pointer"], "/data/relationships/role");
+    assert_eq!(app.write_as(&f.custom, Method::PATCH, &path, &to(&f.custom_role)).await.status, 200);
+}
+
+/// The owner is found by user id, not email: after the owner changes their email, a member
+/// who takes the old address cannot move the ownership to themselves.
+#[actix_rt::test]
+async fn ownership_cannot_be_taken_with_the_owners_old_email() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let user = |email: &str| json!({"data": {"type": "users", "attributes": {"email": email}}});
+    assert_eq!(app.patch("/api/user", &user("new-boss@example.com")).await.status, 200);
+    let response = app.write_as(&f.read_only, Method::PATCH, "/api/user", &user("admin@localhost")).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    let path = format!("/api/organizations/{}/transfer_ownership", f.organization);
+    // The attack: hand the ownership to the attacker's own membership.
+    let transfer = json!({"data": {"type": "organizations", "id": f.organization, "attributes": {"new_owner_email": "reader@example.com"}}});
+    let response = app.write_as(&f.read_only, Method::PATCH, &path, &transfer).await;
+    assert_eq!(response.status, 403, "{}", response.text);
+    let owners = app
+        .get(&format!("/api/memberships?filter[q][owner_true]=true&filter[q][organization_id_eq]={}", f.organization))
+        .await
+        .json();
+    assert_eq!(
+        owners["data"][0]["attributes"]["user_email"], "admin@localhost",
+        "the membership is still the first owner's"
+    );
+    // The owner, under their new email, still is the owner.
+    let transfer = json!({"data": {"type": "organizations", "id": f.organization, "attributes": {"new_owner_email": "support@example.com"}}});
+    assert_eq!(app.patch(&path, &transfer).await.status, 202);
+}

@@ -14,7 +14,7 @@ async fn every_filterable_and_sortable_attribute_is_a_column() {
     let checked = actix_web::rt::task::spawn_blocking(move || {
         let mut conn = connect(&url);
         let mut checked = 0;
-        for resource_type in provisioning::resources::REGISTRY.types() {
+        for resource_type in provisioning::http::REGISTRY.types() {
             let spec = resource_type.spec();
             let mut columns = vec!["id"];
             columns.extend(spec.all_attributes().filter(|a| a.has(FILTER) || a.has(SORT)).map(|a| a.name));
