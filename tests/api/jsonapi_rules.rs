@@ -141,6 +141,24 @@ async fn api_scope(app: &TestApp, resource: &str, name: &str) -> String {
     .await)
 }
 
+/// In a new organization: an API resource, its `orders:read` scope, an integration, and the
+/// path of the integration's `api_scopes` relationship.
+struct Grants {
+    resource: String,
+    read: String,
+    credential: String,
+    relationship: String,
+}
+
+async fn grants(app: &TestApp) -> Grants {
+    let org = organization(app, "Acme").await;
+    let resource = api_resource(app, &org, "https://api.example.com").await;
+    let read = api_scope(app, &resource, "orders:read").await;
+    let credential = integration(app, &org).await;
+    let relationship = format!("/api/api_credentials/{credential}/relationships/api_scopes");
+    Grants { resource, read, credential, relationship }
+}
+
 async fn integration(app: &TestApp, org: &Org) -> String {
     id(&created(app.post("/api/api_credentials", &json!({"data": {"type": "api_credentials",
         "attributes": {"name": "ERP", "kind": "integration"},
@@ -172,6 +190,20 @@ async fn events(app: &TestApp, resource_type: &str, resource_id: &str) -> Vec<St
 }
 
 /// `/api/<type>/:id/versions` answers 200 and lists every given event.
+/// Updates, then deletes, a record; its versions say create, update and destroy, and
+/// `/<type>/:id/versions` lists the first two while it exists.
+async fn update_and_delete_are_versioned(app: &TestApp, resource_type: &str, id: &str, attributes: Value) {
+    let document = json!({"data": {"type": resource_type, "id": id, "attributes": attributes}});
+    let response = app.patch(&format!("/api/{resource_type}/{id}"), &document).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    versions_relationship_lists(app, resource_type, id, &["create", "update"]).await;
+    assert_eq!(app.delete(&format!("/api/{resource_type}/{id}")).await.status, 204);
+    let events = events(app, resource_type, id).await;
+    for event in ["create", "update", "destroy"] {
+        assert!(events.iter().any(|e| e == event), "{event} missing from {events:?}");
+    }
+}
+
 async fn versions_relationship_lists(app: &TestApp, resource_type: &str, resource_id: &str, expected: &[&str]) {
     let path = format!("/api/{resource_type}/{resource_id}/versions");
     let response = app.get(&path).await;
@@ -223,12 +255,8 @@ async fn creating_a_permission_with_a_missing_role_answers_404() {
 #[actix_rt::test]
 async fn granting_a_missing_scope_answers_404_and_grants_nothing() {
     let app = spawn_app().await;
-    let org = organization(&app, "Acme").await;
-    let resource = api_resource(&app, &org, "https://api.example.com").await;
-    let read = api_scope(&app, &resource, "orders:read").await;
+    let Grants { resource, read, relationship, .. } = grants(&app).await;
     let gone = deleted_scope(&app, &resource).await;
-    let credential = integration(&app, &org).await;
-    let relationship = format!("/api/api_credentials/{credential}/relationships/api_scopes");
     for ids in [vec![gone.as_str()], vec![read.as_str(), gone.as_str()]] {
         let response = app.post(&relationship, &many("api_scopes", &ids)).await;
         failed(&response, 404);
@@ -365,11 +393,7 @@ async fn relationship_endpoints_refuse_parameters_they_do_not_support() {
 #[actix_rt::test]
 async fn posting_the_same_member_twice_adds_it_once() {
     let app = spawn_app().await;
-    let org = organization(&app, "Acme").await;
-    let resource = api_resource(&app, &org, "https://api.example.com").await;
-    let read = api_scope(&app, &resource, "orders:read").await;
-    let credential = integration(&app, &org).await;
-    let relationship = format!("/api/api_credentials/{credential}/relationships/api_scopes");
+    let Grants { read, credential, relationship, .. } = grants(&app).await;
     let response = app.post(&relationship, &many("api_scopes", &[&read, &read])).await;
     no_database_text(&response);
     assert_eq!(response.status, 200, "{}", response.text);
@@ -645,19 +669,7 @@ async fn api_scope_writes_are_versioned() {
     let org = organization(&app, "Acme").await;
     let resource = api_resource(&app, &org, "https://api.example.com").await;
     let scope = api_scope(&app, &resource, "orders:read").await;
-    let response = app
-        .patch(
-            &format!("/api/api_scopes/{scope}"),
-            &json!({"data": {"type": "api_scopes", "id": scope, "attributes": {"name": "orders:list"}}}),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text);
-    versions_relationship_lists(&app, "api_scopes", &scope, &["create", "update"]).await;
-    assert_eq!(app.delete(&format!("/api/api_scopes/{scope}")).await.status, 204);
-    let events = events(&app, "api_scopes", &scope).await;
-    for event in ["create", "update", "destroy"] {
-        assert!(events.iter().any(|e| e == event), "{event} missing from {events:?}");
-    }
+    update_and_delete_are_versioned(&app, "api_scopes", &scope, json!({"name": "orders:list"})).await;
 }
 
 #[actix_rt::test]
@@ -674,19 +686,7 @@ async fn membership_profile_writes_are_versioned() {
         .await,
     )
     .await);
-    let response = app
-        .patch(
-            &format!("/api/membership_profiles/{profile}"),
-            &json!({"data": {"type": "membership_profiles", "id": profile, "attributes": {"name": "Operations"}}}),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text);
-    versions_relationship_lists(&app, "membership_profiles", &profile, &["create", "update"]).await;
-    assert_eq!(app.delete(&format!("/api/membership_profiles/{profile}")).await.status, 204);
-    let events = events(&app, "membership_profiles", &profile).await;
-    for event in ["create", "update", "destroy"] {
-        assert!(events.iter().any(|e| e == event), "{event} missing from {events:?}");
-    }
+    update_and_delete_are_versioned(&app, "membership_profiles", &profile, json!({"name": "Operations"})).await;
 }
 
 #[actix_rt::test]
@@ -699,20 +699,13 @@ async fn application_membership_writes_are_versioned() {
         "relationships": {"organization": linkage("organizations", &org.id),
             "api_credential": linkage("api_credentials", &credential), "role": linkage("roles", &org.read_only_role)}}})).await)
     .await);
-    let response = app
-        .patch(
-            &format!("/api/application_memberships/{membership}"),
-            &json!({"data": {"type": "application_memberships", "id": membership,
-                "attributes": {"filters": {"market_id_in": [202, 203]}}}}),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text);
-    versions_relationship_lists(&app, "application_memberships", &membership, &["create", "update"]).await;
-    assert_eq!(app.delete(&format!("/api/application_memberships/{membership}")).await.status, 204);
-    let events = events(&app, "application_memberships", &membership).await;
-    for event in ["create", "update", "destroy"] {
-        assert!(events.iter().any(|e| e == event), "{event} missing from {events:?}");
-    }
+    update_and_delete_are_versioned(
+        &app,
+        "application_memberships",
+        &membership,
+        json!({"filters": {"market_id_in": [202, 203]}}),
+    )
+    .await;
 }
 
 #[actix_rt::test]
@@ -809,11 +802,7 @@ async fn concurrent_duplicates_never_leak_database_text() {
 #[actix_rt::test]
 async fn concurrent_grants_of_one_scope_all_succeed_without_database_text() {
     let app = spawn_app().await;
-    let org = organization(&app, "Acme").await;
-    let resource = api_resource(&app, &org, "https://api.example.com").await;
-    let read = api_scope(&app, &resource, "orders:read").await;
-    let credential = integration(&app, &org).await;
-    let relationship = format!("/api/api_credentials/{credential}/relationships/api_scopes");
+    let Grants { read, relationship, .. } = grants(&app).await;
     let body = many("api_scopes", &[&read]);
     let responses = futures_util::future::join_all((0..6).map(|_| app.post(&relationship, &body))).await;
     for response in &responses {
