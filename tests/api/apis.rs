@@ -399,3 +399,45 @@ async fn resources_and_scopes_follow_the_role_matrix() {
         "nothing changed"
     );
 }
+
+/// A credential gets a token for a resource only when a scope of it is granted to it, or it
+/// is the resource's application; any other credential of the organization gets
+/// `invalid_target`, for the resource by name or as the default.
+#[actix_rt::test]
+async fn only_granted_credentials_get_tokens_for_a_resource() {
+    let app = spawn_app().await;
+    let s = setup(&app, "Acme").await;
+    let api = id(&resource(
+        &app,
+        &s.org,
+        json!({"name": "Orders", "identifier": "https://api.example.com", "is_default": true}),
+    )
+    .await);
+    let read = id(&scope(&app, &api, "orders:read").await);
+    let (stranger, stranger_id, stranger_secret) = integration(&app, &s, &[]).await;
+    let target = format!("&resource={}", enc("https://api.example.com"));
+    let response = grant(&app, &stranger_id, &stranger_secret, &target).await;
+    assert_eq!(
+        (response.status, response.json()["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{}",
+        response.text
+    );
+    // Without naming a resource it gets an organization token, not one for the default.
+    let response = grant(&app, &stranger_id, &stranger_secret, "").await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert!(part(response.json()["access_token"].as_str().unwrap(), 1).get("aud").is_none());
+    // Granted a scope, it may.
+    let relationship = format!("/api/api_credentials/{stranger}/relationships/api_scopes");
+    assert_eq!(app.post(&relationship, &json!({"data": [{"type": "api_scopes", "id": read}]})).await.status, 200);
+    let response = grant(&app, &stranger_id, &stranger_secret, &target).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.json()["scope"], "orders:read");
+    // The resource's own application may, without a grant.
+    let (application, application_id, application_secret) = integration(&app, &s, &[]).await;
+    let serve = json!({"data": {"type": "api_resources", "id": api, "relationships": {"application": linkage("api_credentials", &application)}}});
+    assert_eq!(app.patch(&format!("/api/api_resources/{api}"), &serve).await.status, 200);
+    let response = grant(&app, &application_id, &application_secret, &target).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(part(response.json()["access_token"].as_str().unwrap(), 1)["aud"], "https://api.example.com");
+}

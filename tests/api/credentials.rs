@@ -210,9 +210,25 @@ async fn the_secret_is_shown_once_and_grants_organization_tokens() {
     let listed = app.get("/api/api_credentials").await.json();
     assert!(listed["data"].as_array().unwrap().iter().all(|c| attr(c, "client_secret").is_null()));
 
-    // client_secret_basic: Basic works, the body does not.
+    // client_secret_basic: Basic works, and so does the body (RFC 6749 §2.3.1; what
+    // Commerce Layer's js-auth sends by default), but not both at once.
     let access = token(&app, client_id, Some(secret), true).await;
-    assert_eq!(grant(&app, client_id, Some(secret), false).await.status, 401);
+    token(&app, client_id, Some(secret), false).await;
+    let request = app
+        .anonymous(Method::POST, "/oauth/token")
+        .insert_header((
+            "authorization",
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))),
+        ))
+        .insert_header(("content-type", "application/json"));
+    let both = json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret});
+    let response = app.send(request, Some(both.to_string())).await;
+    assert_eq!(
+        (response.status, response.json()["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{}",
+        response.text
+    );
     assert_eq!(grant(&app, client_id, Some("wrong"), true).await.status, 401);
     let claims = claims(&access);
     assert_eq!(claims["organization"]["id"], org.id.as_str());
@@ -227,7 +243,7 @@ async fn the_secret_is_shown_once_and_grants_organization_tokens() {
     let response = app.get_as(&access, "/api/organizations").await;
     assert_eq!(response.status, 401);
 
-    // client_secret_post: the body works, Basic does not. A sales channel needs only its id.
+    // client_secret_post: the body works, and so does Basic. A sales channel uses only its id.
     let post = create_credential(
         &app,
         &org,
@@ -241,15 +257,12 @@ async fn the_secret_is_shown_once_and_grants_organization_tokens() {
         self::claims(&post_token)["exp"].as_i64().unwrap() - self::claims(&post_token)["iat"].as_i64().unwrap(),
         9000
     );
-    assert_eq!(
-        grant(&app, attr(&post, "client_id").as_str().unwrap(), attr(&post, "client_secret").as_str(), true)
-            .await
-            .status,
-        401
-    );
+    token(&app, attr(&post, "client_id").as_str().unwrap(), attr(&post, "client_secret").as_str(), true).await;
     let sales =
         create_credential(&app, &org, json!({"name": "Shop", "kind": "sales_channel", "mode": "live"}), None).await;
     let sales_token = token(&app, attr(&sales, "client_id").as_str().unwrap(), None, false).await;
+    let with_secret = grant(&app, attr(&sales, "client_id").as_str().unwrap(), Some("a-secret"), false).await;
+    assert_eq!(with_secret.status, 401, "a public client has no secret: {}", with_secret.text);
     assert_eq!(self::claims(&sales_token)["application"]["public"], true);
     assert_eq!(self::claims(&sales_token)["test"], false);
 

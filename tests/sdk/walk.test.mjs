@@ -141,6 +141,11 @@ test('API credentials through the SDK', async () => {
   const integrationToken = await authenticate('client_credentials', { clientId: integration.client_id, domain, headers: basic(integration.client_secret) })
   assert.equal(integrationToken.errors, undefined, JSON.stringify(integrationToken.errors))
   assert.equal(integrationToken.expiresIn, 7200)
+  // js-auth's default call, untouched, for an integration made without an auth_method: the
+  // secret goes in the body, and the recorded client_secret_basic does not refuse it.
+  const defaultCall = await authenticate('client_credentials', { clientId: integration.client_id, clientSecret: integration.client_secret, domain })
+  assert.equal(defaultCall.errors, undefined, JSON.stringify(defaultCall.errors))
+  assert.ok(defaultCall.accessToken)
 
   // Never again in plain text.
   assert.equal((await cl.api_credentials.retrieve(integration.id)).client_secret, null)

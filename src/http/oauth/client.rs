@@ -96,12 +96,12 @@ pub async fn authenticate(state: &State, parameters: &OAuthParameters) -> Result
                     format!("This client authenticates {how}."),
                 )
             };
+            // RFC 6749 §2.3.1: a client with a secret may send it with HTTP Basic (which a
+            // server must support) or in the body, whichever its recorded auth_method names; the
+            // recorded method is what it registered, not a trap.
             match credential.auth_method.as_str() {
-                "none" => return Ok(client),
-                "client_secret_basic" if !basic => return Err(wrong_method("with HTTP Basic (client_secret_basic)")),
-                "client_secret_post" if basic => {
-                    return Err(wrong_method("with client_secret in the body (client_secret_post)"))
-                }
+                "none" if secret.is_none() => return Ok(client),
+                "none" => return Err(wrong_method("with its client_id alone: it is a public client")),
                 "private_key_jwt" => return Err(wrong_method("with a signed client_assertion (private_key_jwt)")),
                 _ => credential.valid_secret_hashes(crate::domain::now()).into_iter().map(String::from).collect(),
             }

@@ -74,7 +74,8 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
                 })
                 .await?;
             let target = target.as_ref().map(|(resource, granted)| (resource, granted.as_slice()));
-            match decide(Requester::Credential, requested_resource.as_deref(), requested_scopes.as_deref(), target)? {
+            let requester = Requester::Credential(&credential.id);
+            match decide(requester, requested_resource.as_deref(), requested_scopes.as_deref(), target)? {
                 Grant::Resource { scope } => {
                     let (resource, _) = target.expect("a resource grant has its resource");
                     Claims::for_resource(&state.issuer, &credential, &slug, resource, scope, now)
@@ -100,11 +101,11 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
 
 /// Who asks for a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Requester {
+pub enum Requester<'a> {
     /// A user's personal credential: provisioning tokens only.
     User,
-    /// An organization's API credential.
-    Credential,
+    /// An organization's API credential, by id.
+    Credential(&'a str),
 }
 
 /// What a token request gets.
@@ -120,7 +121,8 @@ pub enum Grant {
 
 /// The grant policy, as a pure function of what was asked (`resource`, `scope`) and what the
 /// resource resolution found: the resource matching the request (or the default) and the
-/// scopes of it granted to the client.
+/// scopes of it granted to the client. A credential gets a token for a resource only when at
+/// least one of its scopes is granted to it, or it is the resource's application.
 pub fn decide(
     requester: Requester,
     resource: Option<&str>,
@@ -137,6 +139,12 @@ pub fn decide(
         }
         return Ok(Grant::Provisioning);
     }
+    let credential_id = match requester {
+        Requester::Credential(id) => id,
+        Requester::User => unreachable!("users were answered above"),
+    };
+    let target =
+        target.filter(|(api, granted)| !granted.is_empty() || api.application_id.as_deref() == Some(credential_id));
     match (target, resource) {
         (Some((resource, granted)), _) => match scopes {
             Some(requested) => {
@@ -188,6 +196,8 @@ mod tests {
         }
     }
 
+    const CREDENTIAL: Requester = Requester::Credential("c");
+
     fn scopes(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
     }
@@ -211,23 +221,30 @@ mod tests {
     fn credentials_get_what_is_granted_on_the_resource() {
         let (resource, granted) = (api(), scopes(&["orders:read", "orders:write"]));
         let target = Some((&resource, granted.as_slice()));
-        let all = decide(Requester::Credential, None, None, target).unwrap();
+        let all = decide(CREDENTIAL, None, None, target).unwrap();
         assert_eq!(all, Grant::Resource { scope: "orders:read orders:write".into() });
-        let some =
-            decide(Requester::Credential, Some("https://api.example.com"), Some(&scopes(&["orders:read"])), target);
+        let some = decide(CREDENTIAL, Some("https://api.example.com"), Some(&scopes(&["orders:read"])), target);
         assert_eq!(some.unwrap(), Grant::Resource { scope: "orders:read".into() });
-        let more = decide(Requester::Credential, None, Some(&scopes(&["orders:delete"])), target);
+        let more = decide(CREDENTIAL, None, Some(&scopes(&["orders:delete"])), target);
         assert_eq!(error(more), "invalid_scope");
     }
 
     #[test]
+    fn a_resource_only_for_credentials_it_granted_a_scope_or_serves() {
+        let resource = api();
+        let nothing = Some((&resource, &[][..]));
+        assert_eq!(error(decide(CREDENTIAL, Some("https://api.example.com"), None, nothing)), "invalid_target");
+        assert_eq!(decide(CREDENTIAL, None, None, nothing).unwrap(), Grant::Organization, "not the default's either");
+        let served = ApiResource { application_id: Some("c".into()), ..api() };
+        let application = decide(CREDENTIAL, Some("https://api.example.com"), None, Some((&served, &[][..])));
+        assert_eq!(application.unwrap(), Grant::Resource { scope: String::new() });
+    }
+
+    #[test]
     fn without_a_resource_there_are_no_scopes() {
-        assert_eq!(decide(Requester::Credential, None, None, None).unwrap(), Grant::Organization);
-        assert_eq!(decide(Requester::Credential, None, Some(&[]), None).unwrap(), Grant::Organization);
-        assert_eq!(error(decide(Requester::Credential, None, Some(&scopes(&["x"])), None)), "invalid_scope");
-        assert_eq!(
-            error(decide(Requester::Credential, Some("https://elsewhere.example"), None, None)),
-            "invalid_target"
-        );
+        assert_eq!(decide(CREDENTIAL, None, None, None).unwrap(), Grant::Organization);
+        assert_eq!(decide(CREDENTIAL, None, Some(&[]), None).unwrap(), Grant::Organization);
+        assert_eq!(error(decide(CREDENTIAL, None, Some(&scopes(&["x"])), None)), "invalid_scope");
+        assert_eq!(error(decide(CREDENTIAL, Some("https://elsewhere.example"), None, None)), "invalid_target");
     }
 }
