@@ -3,7 +3,8 @@
 //! secret verifies once, a keyed hash of (client id, secret) is remembered for a few minutes,
 //! together with the stored hash it matched. A later grant with the same pair skips argon2
 //! only while that stored hash still authenticates the client, so a rotation past its grace
-//! period, a deletion or a new user secret (on any instance) ends it at once. The key is
+//! period, a deletion or a new user secret (on any instance) ends it at once: nothing needs to
+//! be forgotten by hand. The key is
 //! random per process: the map is useless to anyone who reads memory dumps of another process,
 //! and never holds a secret.
 
@@ -74,11 +75,6 @@ impl SecretCache {
             },
         );
     }
-
-    /// Drops everything remembered for a client (its secret rotated, or it was deleted).
-    pub fn forget(&self, client_id: &str) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, e| e.client_id != client_id);
-    }
 }
 
 #[cfg(test)]
@@ -95,7 +91,5 @@ mod tests {
         assert!(!cache.verified("c", "s", &["h2"]), "rotated past the grace period");
         assert!(!cache.verified("c", "other", &["h1"]));
         assert!(!cache.verified("d", "s", &["h1"]));
-        cache.forget("c");
-        assert!(!cache.verified("c", "s", &["h1"]));
     }
 }
