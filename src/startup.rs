@@ -61,6 +61,9 @@ pub async fn bootstrap_user(database: &Database, email: &str) -> Result<Option<C
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, String> {
+        // Bind first: a start whose port is taken must fail before it makes a bootstrap user
+        // whose secret it could never show.
+        let listener = TcpListener::bind(&settings.bind).map_err(|e| format!("binding {}: {e}", settings.bind))?;
         let database = open_database(&settings).await?;
         let handle = database.clone();
         let keys = web::block(move || {
@@ -70,8 +73,6 @@ impl Application {
         .await
         .map_err(|e| e.to_string())??;
         let bootstrap = bootstrap_user(&database, &settings.bootstrap_email).await?;
-
-        let listener = TcpListener::bind(&settings.bind).map_err(|e| format!("binding {}: {e}", settings.bind))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = settings
             .public_url

@@ -76,6 +76,36 @@ impl ConnectionManager {
     }
 }
 
+/// A SQLite database the service can keep: a file (not in memory, where every pooled
+/// connection would get a database of its own), and one it may write, in a folder it may write
+/// (SQLite writes its journal beside it).
+pub fn check_sqlite_file(url: &str) -> Result<(), String> {
+    let path = sqlite_path(url);
+    let bare = path.split('?').next().unwrap_or_default();
+    if bare.is_empty() || bare == ":memory:" || path.contains("mode=memory") {
+        return Err(format!(
+            "DATABASE_URL {url:?} names no file: give one, such as sqlite://provisioning.db (an in-memory \
+             database would be a different, empty one for every pooled connection)"
+        ));
+    }
+    let file = std::path::Path::new(bare);
+    let folder = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let unwritable = |what: &str, error: std::io::Error| format!("{what} is not writable: {error}");
+    if file.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(file)
+            .map_err(|e| unwritable(&format!("the database file {bare}"), e))?;
+    }
+    let probe = folder.join(format!(".provisioning-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| unwritable(&format!("the database's folder {}", folder.display()), e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 impl r2d2::ManageConnection for ConnectionManager {
     type Connection = AnyConnection;
     type Error = ConnectionError;
@@ -147,6 +177,9 @@ pub struct Database {
 impl Database {
     pub fn connect(url: &str, pool_size: u32) -> Result<Database, String> {
         let manager = ConnectionManager::new(url)?;
+        if manager.backend == Backend::Sqlite {
+            check_sqlite_file(url)?;
+        }
         let backend = manager.backend;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)

@@ -14,5 +14,6 @@ mod listing;
 mod negotiation;
 mod organizations;
 mod rendering;
+mod startup;
 mod tokens;
 mod updating;
