@@ -77,9 +77,34 @@ pub struct Settings {
     /// Organizations' domains are <slug>.<ORGANIZATION_DOMAIN>.
     #[arg(long, env = "ORGANIZATION_DOMAIN", default_value = "localhost", global = true)]
     pub organization_domain: String,
+
+    /// Where mail goes: smtp://[user:pass@]host[:port][?tls=required], smtps://…, or
+    /// file://<dir>, an outbox of .eml files. Defaults to file://<the SQLite file's folder>/outbox
+    /// (./outbox on PostgreSQL).
+    #[arg(long, env = "MAIL_URL", global = true)]
+    pub mail_url: Option<String>,
+
+    /// The sender of every mail.
+    #[arg(long, env = "MAIL_FROM", default_value = "Provisioning <provisioning@localhost>", global = true)]
+    pub mail_from: String,
 }
 
 impl Settings {
+    /// `MAIL_URL`, or the outbox folder beside the SQLite file (./outbox on PostgreSQL).
+    pub fn mail_url(&self) -> String {
+        if let Some(url) = &self.mail_url {
+            return url.clone();
+        }
+        let folder = Some(&self.database_url)
+            .filter(|url| url.starts_with("sqlite:"))
+            .map(|url| crate::db::sqlite_path(url))
+            .map(|file| std::path::Path::new(file.split('?').next().unwrap_or(file)))
+            .and_then(|file| file.parent())
+            .filter(|folder| !folder.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        format!("file://{}", folder.join("outbox").display())
+    }
+
     /// Settings for a server on `database_url`, on a free port of 127.0.0.1.
     pub fn local(database_url: &str) -> Settings {
         Settings {
@@ -90,6 +115,8 @@ impl Settings {
             workers: Some(1),
             organization_domain: "localhost".into(),
             bootstrap_email: "admin@localhost".into(),
+            mail_url: None,
+            mail_from: "Provisioning <provisioning@localhost>".into(),
         }
     }
 }

@@ -80,6 +80,9 @@ pub enum ApiError {
     /// 503: the database cannot be reached right now; the client may retry.
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 503: the write was saved but a mail it sends could not be delivered.
+    #[error("mail not sent")]
+    MailNotSent(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// 500: a fault of ours. What happened is logged with its source, never shown.
     #[error("internal error: {context}")]
     Internal {
@@ -175,6 +178,14 @@ impl ApiError {
                 "The database is not reachable right now; retry shortly.".into(),
                 &Source::None,
             ),
+            ApiError::MailNotSent(_) => one(
+                "MAIL_NOT_SENT",
+                "Mail not sent",
+                "The change was saved, but its mail could not be delivered right now; ask for it again \
+                 shortly (resend an invitation, or send the new email address again)."
+                    .into(),
+                &Source::None,
+            ),
             ApiError::Internal { .. } => one(
                 "INTERNAL_SERVER_ERROR",
                 "Internal server error",
@@ -231,7 +242,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::MailNotSent(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -242,6 +253,7 @@ impl ResponseError for ApiError {
                 tracing::error!(context, source = source.as_ref().map(|s| s.to_string()), "internal error")
             }
             ApiError::Unavailable(source) => tracing::warn!(%source, "database unavailable"),
+            ApiError::MailNotSent(source) => tracing::error!(%source, "mail not sent"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jsonapi;
+pub mod mail;
 pub mod resources;
 pub mod spec;
 pub mod startup;

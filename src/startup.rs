@@ -14,6 +14,7 @@ use crate::db::{self, Database};
 use crate::http::state::AppState;
 use crate::http::{self, auth};
 use crate::jsonapi::media;
+use crate::mail::Mailer;
 use crate::resources::users::{self, Credentials};
 
 pub struct Application {
@@ -72,6 +73,7 @@ impl Application {
         })
         .await
         .map_err(|e| e.to_string())??;
+        let mailer = Mailer::new(&settings.mail_url(), &settings.mail_from)?;
         let bootstrap = bootstrap_user(&database, &settings.bootstrap_email).await?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = settings
@@ -90,6 +92,7 @@ impl Application {
             grants: Default::default(),
             domain_suffix: settings.organization_domain.clone(),
             registry: &http::REGISTRY,
+            mailer: Arc::new(mailer),
         });
         let mut server = HttpServer::new(move || {
             App::new()

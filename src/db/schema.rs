@@ -43,6 +43,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         grants_version -> BigInt,
+        unconfirmed_email -> Nullable<Text>,
+        email_code_hash -> Nullable<Text>,
+        email_code_expires_at -> Nullable<Timestamp>,
     }
 }
 

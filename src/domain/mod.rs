@@ -2,6 +2,7 @@
 //! this module as a `String` has already passed its rule.
 
 pub mod audit;
+pub mod letters;
 pub mod policy;
 pub mod secrets;
 

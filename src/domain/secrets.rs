@@ -29,6 +29,36 @@ pub fn generate_client_secret() -> String {
     random_url_safe(32)
 }
 
+/// The alphabet of email codes: no 0, O, 1 or I to misread.
+const CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A one-time email confirmation code: 10 characters of a 32-letter alphabet (50 bits), so
+/// guessing one within its lifetime is hopeless even without counting attempts.
+pub fn generate_email_code() -> String {
+    let mut bytes = [0u8; 10];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| CODE_ALPHABET[(*b & 31) as usize] as char).collect()
+}
+
+/// A code as typed back: case, spaces and dashes do not matter.
+pub fn normalize_email_code(typed: &str) -> String {
+    typed.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// What is stored of a code: SHA-256 over the user id and the code, hex. The code's 50 random
+/// bits and 30-minute life make a slow hash pointless here.
+pub fn hash_email_code(user_id: &str, code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest =
+        Sha256::new().chain_update(user_id.as_bytes()).chain_update(b":").chain_update(code.as_bytes()).finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether two strings are equal, in time that depends only on their lengths.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn argon2() -> Argon2<'static> {
     let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None)
         .expect("OWASP's argon2 parameters are valid");

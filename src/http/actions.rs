@@ -128,8 +128,8 @@ async fn transfer_ownership(writing: Writing, id: web::Path<String>, body: Body)
     Ok(HttpResponse::Accepted().finish())
 }
 
-/// `POST /memberships/:id/resend`: the invitation of a pending membership goes out again.
-/// There is no mail transport yet: the invitation time is recorded, versioned and logged.
+/// `POST /memberships/:id/resend`: the invitation of a pending membership is mailed again, and
+/// its time recorded and versioned.
 async fn resend(writing: Writing, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let Writing { state, author, .. } = writing;
     let id = id.into_inner();
@@ -137,12 +137,16 @@ async fn resend(writing: Writing, id: web::Path<String>) -> Result<HttpResponse,
         .write(author, move |tx| {
             let membership = tx.find::<Memberships>(&id, Action::Update)?;
             if membership.status != "pending" {
-                return Err(ApiError::invalid(Invalid { location: Source::None, detail: "Only a pending membership has an invitation to resend.".into() }));
+                return Err(ApiError::invalid(Invalid {
+                    location: Source::None,
+                    detail: "Only a pending membership has an invitation to resend.".into(),
+                }));
             }
-            diesel::update(membership_rows::table.find(&id)).set(membership_rows::invited_at.eq(now())).execute(tx.conn)?;
-            tx.updated::<Memberships>(&membership, "resend")?;
-            tracing::info!(membership = %id, organization = %membership.organization_id, "membership invitation to resend");
-            Ok(())
+            diesel::update(membership_rows::table.find(&id))
+                .set(membership_rows::invited_at.eq(now()))
+                .execute(tx.conn)?;
+            let membership = tx.updated::<Memberships>(&membership, "resend")?;
+            memberships::invite(tx, &membership)
         })
         .await?;
     Ok(HttpResponse::Accepted().finish())

@@ -13,6 +13,7 @@ use crate::db::{AnyConnection, Database};
 use crate::domain::policy::{Caller, GrantsCache, Session};
 use crate::error::ApiError;
 use crate::http::context::{audit, Author};
+use crate::mail::Mailer;
 use crate::resources::write::Tx;
 use crate::resources::Registry;
 use crate::views::Links;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub verified: crate::auth::verified::VerifiedTokens,
     /// Organizations' domains are `<slug>.<domain_suffix>`.
     pub domain_suffix: String,
+    pub mailer: Arc<Mailer>,
 }
 
 impl AppState {
@@ -57,21 +59,35 @@ impl AppState {
     }
 
     /// A write: like `as_caller`, inside one transaction, with what the audit trail records
-    /// of the request.
+    /// of the request. The mails the write asks for go out after it commits; one that cannot
+    /// be delivered answers 503, saying what was saved.
     pub async fn write<T, F>(&self, author: Author, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx) -> Result<T, ApiError> + Send + 'static,
     {
         let (registry, domain_suffix, grants) = (self.registry, self.domain_suffix.clone(), self.grants.clone());
-        self.db
+        let (value, letters) = self
+            .db
             .transaction(move |conn| {
                 let mut caller = Caller::authenticate(conn, &author.session, &grants)?;
                 let audit = audit(&caller, &author.context);
-                let mut tx = Tx { conn, caller: &mut caller, audit: &audit, registry, domain_suffix: &domain_suffix };
-                work(&mut tx)
+                let mut tx = Tx {
+                    conn,
+                    caller: &mut caller,
+                    audit: &audit,
+                    registry,
+                    domain_suffix: &domain_suffix,
+                    letters: Vec::new(),
+                };
+                let value = work(&mut tx)?;
+                Ok((value, tx.letters))
             })
-            .await
+            .await?;
+        for letter in &letters {
+            self.mailer.send(letter).await.map_err(|e| ApiError::MailNotSent(Box::new(e)))?;
+        }
+        Ok(value)
     }
 }
 

@@ -5,17 +5,18 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::memberships;
+use crate::db::schema::{memberships, organizations};
 use crate::db::sql::Sql;
 use crate::db::statements;
 use crate::db::AnyConnection;
+use crate::domain::letters;
 use crate::domain::policy::{Authorized, CreateIn, RoleKind};
 use crate::domain::{new_id, now, parse_access_scope, parse_email, test_enabled};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::membership_profiles::MembershipProfiles;
 use crate::resources::model::{common_changes, row, stored, Resource};
-use crate::resources::roles::{self};
+use crate::resources::roles::{self, Roles};
 use crate::resources::users::{self, User};
 use crate::resources::write::{forbid, refuse, required_link, Create, Delete, Tx, Update};
 use crate::spec::*;
@@ -183,7 +184,7 @@ impl Create for Memberships {
             .or_else(|| profile.as_ref().map(|p| p.access_scope.clone()))
             .unwrap_or_else(|| "live_access".into());
         let now = now();
-        tx.insert::<Memberships>(Membership {
+        let membership = tx.insert::<Memberships>(Membership {
             id: new_id(),
             organization_id,
             role_id: new.role_id,
@@ -202,8 +203,30 @@ impl Create for Memberships {
             metadata: new.common.metadata.unwrap_or_else(|| "{}".into()),
             created_at: now,
             updated_at: now,
-        })
+        })?;
+        invite(tx, &membership)?;
+        Ok(membership)
     }
+}
+
+/// Mails the invitation to the membership's email, from the caller, once the write commits.
+pub fn invite(tx: &mut Tx, membership: &Membership) -> Result<(), ApiError> {
+    let organization: String =
+        organizations::table.find(&membership.organization_id).select(organizations::name).first(tx.conn)?;
+    let role = Roles::find(tx.conn, &membership.role_id)?
+        .ok_or_else(|| ApiError::internal("a membership without its role"))?;
+    let inviter =
+        users::find(tx.conn, &tx.caller.user_id)?.ok_or_else(|| ApiError::internal("a caller without a user"))?;
+    let inviter_name = format!("{} {}", inviter.first_name, inviter.last_name);
+    tx.mail(letters::invitation(&letters::Invitation {
+        email: &membership.user_email,
+        organization: &organization,
+        role: &role.name,
+        inviter_name: inviter_name.trim(),
+        inviter_email: &inviter.email,
+        active: membership.status == "active",
+    }));
+    Ok(())
 }
 
 pub struct MembershipChanges {

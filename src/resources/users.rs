@@ -4,11 +4,15 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::users;
+use crate::db::schema::{memberships, users};
 use crate::db::sql::Sql;
 use crate::db::AnyConnection;
+use crate::domain::letters;
 use crate::domain::policy::Authorized;
-use crate::domain::secrets::{generate_client_id, generate_client_secret, hash_secret};
+use crate::domain::secrets::{
+    constant_time_eq, generate_client_id, generate_client_secret, generate_email_code, hash_email_code, hash_secret,
+    normalize_email_code,
+};
 use crate::domain::{new_id, now, parse_email, parse_text};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
@@ -27,6 +31,9 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         Attribute::new("last_name", Kind::String, REQUIRED | CREATE | UPDATE | FILTER | SORT),
         Attribute::new("time_zone", Kind::String, CREATE | UPDATE | FILTER),
         Attribute::new("otp_required_for_login", Kind::Boolean, 0),
+        // An email change waiting for its code: `email` changes only when the code comes back.
+        Attribute::new("unconfirmed_email", Kind::String, 0),
+        Attribute::new("_confirm_email_code", Kind::String, UPDATE | TRIGGER),
     ],
     relationships: &[],
     tenancy: Tenancy::Caller,
@@ -45,6 +52,11 @@ row! {
         /// Bumped whenever what the user may do changes (see `db::statements::touch_grants`).
         #[serde(skip)]
         pub grants_version: i64,
+        pub unconfirmed_email: Option<String>,
+        #[serde(skip)]
+        pub email_code_hash: Option<String>,
+        #[serde(skip)]
+        pub email_code_expires_at: Option<chrono::NaiveDateTime>,
     }
 }
 
@@ -59,6 +71,7 @@ impl Resource for Users {
             last_name: &row.last_name,
             time_zone: row.time_zone.as_deref(),
             otp_required_for_login: row.otp_required_for_login,
+            unconfirmed_email: row.unconfirmed_email.as_deref(),
         }
     }
 }
@@ -70,6 +83,7 @@ pub struct Attributes<'a> {
     last_name: &'a str,
     time_zone: Option<&'a str>,
     otp_required_for_login: bool,
+    unconfirmed_email: Option<&'a str>,
 }
 
 /// A client id and the plain secret, shown once and never stored.
@@ -98,7 +112,8 @@ pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }
 
-/// Memberships waiting for this email become the user's, and active.
+/// Memberships waiting for this email become the user's, and active. `user.email` is confirmed:
+/// the operator gave it on the command line, or the user sent back the code mailed to it.
 pub fn activate_memberships(conn: &mut AnyConnection, user: &User) -> QueryResult<usize> {
     let mut sql = Sql::new("UPDATE memberships SET user_id = ");
     sql.text(&user.id)
@@ -150,6 +165,9 @@ pub fn create(
         client_id: credentials.client_id.clone(),
         client_secret_hash: hash_secret(&credentials.client_secret),
         grants_version: 0,
+        unconfirmed_email: None,
+        email_code_hash: None,
+        email_code_expires_at: None,
         reference: None,
         reference_origin: None,
         metadata: "{}".into(),
@@ -186,6 +204,7 @@ fn parse_time_zone(value: &str) -> Result<String, String> {
 
 pub struct Changes {
     email: Option<String>,
+    confirm_code: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
     time_zone: Option<Option<String>>,
@@ -199,30 +218,124 @@ impl Update for Users {
         let mut reader = Reader::new(document);
         let changes = Changes {
             email: reader.required("email", parse_email),
+            confirm_code: reader.required("_confirm_email_code", |v| {
+                let code = normalize_email_code(v);
+                (!code.is_empty() && code.len() <= 64)
+                    .then_some(code)
+                    .ok_or_else(|| "must be the code mailed to you".into())
+            }),
             first_name: reader.required("first_name", |v| parse_text(v, 100)),
             last_name: reader.required("last_name", |v| parse_text(v, 100)),
             time_zone: reader.string("time_zone", parse_time_zone).into_change(),
             common: Common::read(&mut reader),
         };
+        if changes.email.is_some() && changes.confirm_code.is_some() {
+            reader.errors.push(Invalid::attribute(
+                "_confirm_email_code",
+                "Send the code on its own: it confirms the address it was mailed to.",
+            ));
+        }
         reader.finish()?;
         Ok(changes)
     }
 
     fn update(tx: &mut Tx, record: &Authorized<User>, changes: Changes) -> Result<&'static str, ApiError> {
         if let Some(email) = &changes.email {
-            if find_by_email(tx.conn, email)?.is_some_and(|u| u.id != record.id) {
-                return Err(ApiError::invalid(Invalid::attribute("email", "A user with this email already exists.")));
-            }
+            ask_email_change(tx, record, email)?;
+        }
+        if let Some(code) = &changes.confirm_code {
+            confirm_email(tx, record, code)?;
         }
         diesel::update(users::table.find(&record.id))
             .set((
-                changes.email.map(|v| users::email.eq(v)),
-                changes.first_name.map(|v| users::first_name.eq(v)),
-                changes.last_name.map(|v| users::last_name.eq(v)),
+                changes.first_name.as_ref().map(|v| users::first_name.eq(v)),
+                changes.last_name.as_ref().map(|v| users::last_name.eq(v)),
                 changes.time_zone.map(|v| users::time_zone.eq(v)),
                 common_changes!(users, changes.common),
             ))
             .execute(tx.conn)?;
+        // Memberships show their user's name.
+        if changes.first_name.is_some() || changes.last_name.is_some() {
+            diesel::update(memberships::table.filter(memberships::user_id.eq(&record.id)))
+                .set((
+                    changes.first_name.map(|v| memberships::user_first_name.eq(Some(v))),
+                    changes.last_name.map(|v| memberships::user_last_name.eq(Some(v))),
+                ))
+                .execute(tx.conn)?;
+        }
         Ok("update")
     }
+}
+
+fn taken(conn: &mut AnyConnection, email: &str, user_id: &str) -> Result<(), ApiError> {
+    if find_by_email(conn, email)?.is_some_and(|u| u.id != user_id) {
+        return Err(ApiError::invalid(Invalid::attribute("email", "A user with this email already exists.")));
+    }
+    Ok(())
+}
+
+/// A new email waits, unconfirmed, for the code mailed to it; the current address hears of it.
+/// The current address again cancels a waiting change.
+fn ask_email_change(tx: &mut Tx, user: &User, email: &str) -> Result<(), ApiError> {
+    let pending = if email.eq_ignore_ascii_case(&user.email) {
+        None
+    } else {
+        taken(tx.conn, email, &user.id)?;
+        let code = generate_email_code();
+        tx.mail(letters::email_code(email, &user.first_name, &code));
+        tx.mail(letters::email_change_asked(&user.email, &user.first_name, email));
+        let expires = now() + chrono::Duration::minutes(letters::EMAIL_CODE_MINUTES);
+        Some((email.to_string(), hash_email_code(&user.id, &code), expires))
+    };
+    let (email, hash, expires) = match pending {
+        Some((email, hash, expires)) => (Some(email), Some(hash), Some(expires)),
+        None => (None, None, None),
+    };
+    diesel::update(users::table.find(&user.id))
+        .set((
+            users::unconfirmed_email.eq(email),
+            users::email_code_hash.eq(hash),
+            users::email_code_expires_at.eq(expires),
+            users::updated_at.eq(now()),
+        ))
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+/// The right code, in time, makes the waiting address the user's email, once: memberships
+/// follow it, and invitations to it are accepted.
+fn confirm_email(tx: &mut Tx, user: &User, code: &str) -> Result<(), ApiError> {
+    let wrong = |detail: &str| ApiError::invalid(Invalid::attribute("_confirm_email_code", detail));
+    let (Some(email), Some(hash), Some(expires)) =
+        (&user.unconfirmed_email, &user.email_code_hash, user.email_code_expires_at)
+    else {
+        return Err(wrong("No email change is waiting for a code: send the new email first."));
+    };
+    if expires <= now() {
+        return Err(wrong("The code has expired: send the new email again for a new code."));
+    }
+    if !constant_time_eq(&hash_email_code(&user.id, code), hash) {
+        return Err(wrong("This is not the code mailed to the new address."));
+    }
+    taken(tx.conn, email, &user.id)?;
+    diesel::update(users::table.find(&user.id))
+        .set((
+            users::email.eq(email),
+            users::unconfirmed_email.eq(None::<String>),
+            users::email_code_hash.eq(None::<String>),
+            users::email_code_expires_at.eq(None::<chrono::NaiveDateTime>),
+            users::updated_at.eq(now()),
+        ))
+        .execute(tx.conn)?;
+    // An invitation to the new address where the user is a member already has served its turn.
+    let mut sql = Sql::new("DELETE FROM memberships WHERE status = 'pending' AND lower(user_email) = lower(");
+    sql.text(email).push(") AND organization_id IN (SELECT organization_id FROM memberships WHERE user_id = ");
+    sql.text(&user.id).push(")");
+    sql.execute(tx.conn)?;
+    diesel::update(memberships::table.filter(memberships::user_id.eq(&user.id)))
+        .set(memberships::user_email.eq(email.to_lowercase()))
+        .execute(tx.conn)?;
+    let confirmed = User { email: email.clone(), ..user.clone() };
+    activate_memberships(tx.conn, &confirmed)?;
+    Ok(())
 }

@@ -5,6 +5,7 @@
 use crate::db::sql::{Count, Sql};
 use crate::db::AnyConnection;
 use crate::domain::audit::{self, Audit, Event};
+use crate::domain::letters::Letter;
 use crate::domain::policy::{Action, Authorized, Caller, CreateIn, Owner};
 use crate::error::{ApiError, Invalid, Source};
 use crate::jsonapi::document::ResourceDocument;
@@ -21,9 +22,16 @@ pub struct Tx<'a> {
     pub registry: &'a Registry,
     /// Organizations' domains are `<slug>.<domain_suffix>`.
     pub domain_suffix: &'a str,
+    /// Mails to send once the transaction has committed.
+    pub letters: Vec<Letter>,
 }
 
 impl Tx<'_> {
+    /// Sends `letter` once this transaction commits (never if it rolls back).
+    pub fn mail(&mut self, letter: Letter) {
+        self.letters.push(letter);
+    }
+
     /// A record the caller may `action`, through the policy.
     pub fn find<T: Resource>(&mut self, id: &str, action: Action) -> Result<Authorized<T::Row>, ApiError> {
         read::find::<T>(self.conn, self.caller, id, action)

@@ -74,8 +74,91 @@ pub struct TestApp {
     pub client_id: String,
     pub client_secret: String,
     pub token: String,
+    /// The file outbox every mail of this server goes to (unless a test sets `MAIL_URL`).
+    pub outbox: Outbox,
     client: awc::Client,
     _database: TestDatabase,
+}
+
+/// A folder of `.eml` files, removed with the test.
+pub struct Outbox(pub PathBuf);
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One delivered mail, as far as tests read it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Mail {
+    /// Reads an RFC 5322 message: the headers tests need, and a 7bit or quoted-printable body.
+    pub fn parse(raw: &str) -> Mail {
+        let raw = raw.replace("\r\n", "\n");
+        let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for line in head.lines() {
+            match (line.starts_with([' ', '\t']), headers.last_mut()) {
+                (true, Some((_, value))) => value.push_str(line.trim_start()),
+                _ => {
+                    if let Some((name, value)) = line.split_once(':') {
+                        headers.push((name.to_ascii_lowercase(), value.trim().to_string()))
+                    }
+                }
+            }
+        }
+        let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let body = if header("content-transfer-encoding").eq_ignore_ascii_case("quoted-printable") {
+            decode_quoted_printable(body)
+        } else {
+            body.to_string()
+        };
+        Mail { to: header("to"), subject: header("subject"), body }
+    }
+
+    /// The one-time code in an email confirmation mail: its own line, 10 characters.
+    pub fn code(&self) -> String {
+        self.body
+            .lines()
+            .map(str::trim)
+            .find(|line| line.len() == 10 && line.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+            .unwrap_or_else(|| panic!("no code in {}", self.body))
+            .to_string()
+    }
+}
+
+fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every mail in a folder of `.eml` files (a file outbox, or a maildir's `new/`).
+pub fn mails_in(folder: &std::path::Path) -> Vec<Mail> {
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort_by_key(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok());
+    files.iter().filter_map(|path| std::fs::read_to_string(path).ok()).map(|raw| Mail::parse(&raw)).collect()
 }
 
 pub struct TestResponse {
@@ -107,8 +190,17 @@ impl TestResponse {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose settings `adjust` changes first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let (database, database_url) = TestDatabase::create();
-    let application = Application::build(Settings::local(&database_url)).await.expect("building the app");
+    let outbox = Outbox(std::env::temp_dir().join(format!("provisioning-outbox-{}", uuid::Uuid::new_v4())));
+    let mut settings = Settings::local(&database_url);
+    settings.mail_url = Some(format!("file://{}", outbox.0.display()));
+    adjust(&mut settings);
+    let application = Application::build(settings).await.expect("building the app");
     let base = application.public_url().to_string();
     let credentials = application.bootstrap_credentials().expect("a new database bootstraps a user").clone();
     actix_rt::spawn(application.server());
@@ -119,6 +211,7 @@ pub async fn spawn_app() -> TestApp {
         client_id: credentials.client_id,
         client_secret: credentials.client_secret,
         token: String::new(),
+        outbox,
         client,
         _database: database,
     };
@@ -127,6 +220,29 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// The mails sent to `to`, oldest first.
+    pub fn mails_to(&self, to: &str) -> Vec<Mail> {
+        mails_in(&self.outbox.0).into_iter().filter(|m| m.to.to_lowercase().contains(&to.to_lowercase())).collect()
+    }
+
+    /// Changes the email of the user of `token`: asks, reads the code mailed to the new address,
+    /// sends it back.
+    pub async fn change_email(&self, token: &str, email: &str) {
+        let ask = serde_json::json!({"data": {"type": "users", "attributes": {"email": email}}});
+        let response = self.write_as(token, awc::http::Method::PATCH, "/api/user", &ask).await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        let code = self.last_mail_to(email).code();
+        let confirm = serde_json::json!({"data": {"type": "users", "attributes": {"_confirm_email_code": code}}});
+        let response = self.write_as(token, awc::http::Method::PATCH, "/api/user", &confirm).await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        assert_eq!(response.json()["data"]["attributes"]["email"], email);
+    }
+
+    /// The last mail sent to `to`.
+    pub fn last_mail_to(&self, to: &str) -> Mail {
+        self.mails_to(to).pop().unwrap_or_else(|| panic!("no mail to {to} in {}", self.outbox.0.display()))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -242,6 +358,12 @@ pub fn connect(database_url: &str) -> provisioning::db::AnyConnection {
 impl TestApp {
     /// A new user with a token: what `provisioning users create` does, then a grant.
     pub async fn user(&self, email: &str) -> (String, String) {
+        let (id, client_id, client_secret) = self.user_credentials(email).await;
+        (id, self.token_for(&client_id, &client_secret).await)
+    }
+
+    /// A new user's id, client id and secret.
+    pub async fn user_credentials(&self, email: &str) -> (String, String, String) {
         let url = self.database_url.clone();
         let email = email.to_string();
         let (user, credentials) = actix_web::rt::task::spawn_blocking(move || {
@@ -249,6 +371,6 @@ impl TestApp {
         })
         .await
         .unwrap();
-        (user.id, self.token_for(&credentials.client_id, &credentials.client_secret).await)
+        (user.id, credentials.client_id, credentials.client_secret)
     }
 }

@@ -8,6 +8,7 @@ mod apis;
 mod columns;
 mod creating;
 mod credentials;
+mod emails;
 mod errors;
 mod jsonapi_rules;
 mod listing;
