@@ -2,6 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::http::limits::{RateLimit, TrustedProxies};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "provisioning",
@@ -84,6 +86,38 @@ pub struct Settings {
     #[arg(long, env = "MAIL_URL", global = true)]
     pub mail_url: Option<String>,
 
+    /// Requests to the token endpoint (and revocation, introspection) per client address:
+    /// <requests>/<seconds>, or off.
+    #[arg(long, env = "RATE_LIMIT_TOKEN", default_value = "30/60", global = true)]
+    pub rate_limit_token: RateLimit,
+
+    /// API reads (GET) per client address.
+    #[arg(long, env = "RATE_LIMIT_READS", default_value = "1000/60", global = true)]
+    pub rate_limit_reads: RateLimit,
+
+    /// API writes (POST, PATCH, DELETE) per client address.
+    #[arg(long, env = "RATE_LIMIT_WRITES", default_value = "200/60", global = true)]
+    pub rate_limit_writes: RateLimit,
+
+    /// Failed client authentications per client id; past it, the client id is refused (429)
+    /// without checking the secret, except a secret this instance verified recently.
+    #[arg(long, env = "CLIENT_FAILURE_LIMIT", default_value = "10/60", global = true)]
+    pub client_failure_limit: RateLimit,
+
+    /// Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges, comma-separated);
+    /// the client's address is otherwise the peer's.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Threads that hash and verify secrets with argon2; defaults to the number of cores.
+    #[arg(long, env = "HASH_THREADS", global = true)]
+    pub hash_threads: Option<usize>,
+
+    /// argon2 jobs that may wait for a thread; past it, a grant answers 503 at once. Defaults to
+    /// four a thread.
+    #[arg(long, env = "HASH_QUEUE", global = true)]
+    pub hash_queue: Option<usize>,
+
     /// The sender of every mail.
     #[arg(long, env = "MAIL_FROM", default_value = "Provisioning <provisioning@localhost>", global = true)]
     pub mail_from: String,
@@ -117,6 +151,14 @@ impl Settings {
             bootstrap_email: "admin@localhost".into(),
             mail_url: None,
             mail_from: "Provisioning <provisioning@localhost>".into(),
+            // Tests make many grants from one address; the limits' own tests set them low.
+            rate_limit_token: RateLimit(None),
+            rate_limit_reads: RateLimit(None),
+            rate_limit_writes: RateLimit(None),
+            client_failure_limit: RateLimit(None),
+            trusted_proxies: TrustedProxies::default(),
+            hash_threads: None,
+            hash_queue: None,
         }
     }
 }

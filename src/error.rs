@@ -80,6 +80,12 @@ pub enum ApiError {
     /// 503: the database cannot be reached right now; the client may retry.
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 429: past a rate limit.
+    #[error("too many requests: {0}")]
+    TooManyRequests(String),
+    /// 503: the argon2 pool is full; retry in a second.
+    #[error("busy")]
+    Busy,
     /// 503: the write was saved but a mail it sends could not be delivered.
     #[error("mail not sent")]
     MailNotSent(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -178,6 +184,15 @@ impl ApiError {
                 "The database is not reachable right now; retry shortly.".into(),
                 &Source::None,
             ),
+            ApiError::TooManyRequests(detail) => {
+                one("TOO_MANY_REQUESTS", "Too many requests", detail.clone(), &Source::None)
+            }
+            ApiError::Busy => one(
+                "TEMPORARILY_UNAVAILABLE",
+                "Temporarily unavailable",
+                "Too many secrets are being checked or made right now; retry in a second.".into(),
+                &Source::None,
+            ),
             ApiError::MailNotSent(_) => one(
                 "MAIL_NOT_SENT",
                 "Mail not sent",
@@ -242,7 +257,8 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable(_) | ApiError::MailNotSent(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::MailNotSent(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -258,8 +274,14 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, MEDIA_TYPE));
-        if let ApiError::Unauthorized(_) = self {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::Busy => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
         }
         response.body(self.document_body().to_string())
     }

@@ -8,9 +8,11 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::hashing::HashingPool;
 use crate::auth::keys::KeySet;
 use crate::cli::Settings;
 use crate::db::{self, Database};
+use crate::http::limits::RateLimits;
 use crate::http::state::AppState;
 use crate::http::{self, auth};
 use crate::jsonapi::media;
@@ -74,6 +76,12 @@ impl Application {
         .await
         .map_err(|e| e.to_string())??;
         let mailer = Mailer::new(&settings.mail_url(), &settings.mail_from)?;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let threads = settings.hash_threads.unwrap_or(cores).max(1);
+        let hashing = HashingPool::new(threads, settings.hash_queue.unwrap_or(threads * 4));
+        // The stand-in hash an unknown client id is checked against, made now so the first one
+        // costs what every other does.
+        web::block(crate::domain::secrets::decoy_hash).await.map_err(|e| e.to_string())?;
         let bootstrap = bootstrap_user(&database, &settings.bootstrap_email).await?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = settings
@@ -93,10 +101,19 @@ impl Application {
             domain_suffix: settings.organization_domain.clone(),
             registry: &http::REGISTRY,
             mailer: Arc::new(mailer),
+            hashing: Arc::new(hashing),
+            limits: Arc::new(RateLimits::new(
+                settings.rate_limit_token,
+                settings.rate_limit_reads,
+                settings.rate_limit_writes,
+                settings.client_failure_limit,
+                settings.trusted_proxies.0.clone(),
+            )),
         });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(from_fn(http::limits::rate_limit))
                 .wrap(from_fn(http::context::request_id))
                 .configure(http::oauth::configure)
                 .service(

@@ -1,5 +1,6 @@
 //! The OAuth side: signing keys, access tokens, and who is calling.
 
+pub mod hashing;
 pub mod keys;
 pub mod secret_cache;
 pub mod tokens;

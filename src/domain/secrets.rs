@@ -71,6 +71,14 @@ pub fn hash_secret(secret: &str) -> String {
     argon2().hash_password(secret.as_bytes(), &salt).expect("argon2id hashing with a fresh salt succeeds").to_string()
 }
 
+/// A hash of a random secret nobody knows, with the same parameters as every stored one: an
+/// unknown client id is checked against it, so that it costs what a known one does and the
+/// time of an answer does not tell whether a client id exists.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_secret(&generate_client_secret()))
+}
+
 /// Whether `secret` matches the stored PHC string. A malformed hash never matches.
 pub fn verify_secret(secret: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {

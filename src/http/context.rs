@@ -1,7 +1,9 @@
 //! Where a request comes from, as the audit trail records it: its id (`X-Request-Id` both
-//! ways), the client's address and user agent.
+//! ways), the client's address (the peer's; `X-Forwarded-For` only from a trusted proxy) and
+//! user agent.
 
 use std::future::{ready, Ready};
+use std::net::IpAddr;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -12,10 +14,13 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use crate::domain::audit::Audit;
 use crate::domain::policy::{Caller, Session};
 use crate::error::ApiError;
+use crate::http::state::State;
 
 /// What a version records about the request that made a change.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
+    /// The client's address: the peer's, or, behind a trusted proxy, what it forwarded.
+    pub client_ip: Option<IpAddr>,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: String,
@@ -36,8 +41,16 @@ pub async fn request_id(
         })
         .map(String::from);
     let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let peer = request.peer_addr().map(|a| a.ip());
+    let client_ip = match request.app_data::<State>() {
+        Some(state) => {
+            state.limits.client_ip(peer, request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        }
+        None => peer,
+    };
     let context = RequestContext {
-        ip_address: request.connection_info().realip_remote_addr().map(|a| a.to_string()),
+        client_ip,
+        ip_address: client_ip.map(|ip| ip.to_string()),
         user_agent: request
             .headers()
             .get(header::USER_AGENT)
@@ -59,6 +72,7 @@ impl FromRequest for RequestContext {
 
     fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(Ok(request.extensions().get::<RequestContext>().cloned().unwrap_or(RequestContext {
+            client_ip: None,
             ip_address: None,
             user_agent: None,
             request_id: uuid::Uuid::new_v4().to_string(),

@@ -6,6 +6,7 @@ pub mod actions;
 pub mod auth;
 pub mod context;
 pub mod endpoint;
+pub mod limits;
 pub mod oauth;
 pub mod read;
 pub mod state;

@@ -8,11 +8,13 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
+use crate::auth::hashing::HashingPool;
 use crate::auth::keys::KeySet;
 use crate::db::{AnyConnection, Database};
 use crate::domain::policy::{Caller, GrantsCache, Session};
 use crate::error::ApiError;
 use crate::http::context::{audit, Author};
+use crate::http::limits::RateLimits;
 use crate::mail::Mailer;
 use crate::resources::write::Tx;
 use crate::resources::Registry;
@@ -35,6 +37,9 @@ pub struct AppState {
     /// Organizations' domains are `<slug>.<domain_suffix>`.
     pub domain_suffix: String,
     pub mailer: Arc<Mailer>,
+    /// argon2, apart from everything else.
+    pub hashing: Arc<HashingPool>,
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {

@@ -1,5 +1,5 @@
 //! The writes every type shares: decode and check the document on the async worker, do the
-//! slow work a type needs (hashing a new secret) on the blocking pool, then one transaction:
+//! slow work a type needs (hashing a new secret) on the argon2 pool, then one transaction:
 //! authenticate, authorize, write, record a version, include. The type supplies only its
 //! `Create`, `Update` or `Delete`. What the request got wrong is answered after the
 //! authentication, so a caller whose token no longer counts always gets 401.
@@ -19,8 +19,8 @@ use crate::resources::write::{self, Create, Delete, Tx, Update};
 use crate::spec::query::Query;
 use crate::views::Record;
 
-/// The request's query and document, decoded by the type's rules and prepared (slow work on
-/// the blocking pool), with an attribute the response shows once.
+/// The request's query and document, decoded by the type's rules and prepared (argon2 on its
+/// own pool), with an attribute the response shows once.
 type Decoded<V> = (Result<(Query, V, ResourceDocument), ApiError>, Option<(&'static str, String)>);
 
 async fn decode<T: Resource, V: Send + 'static>(
@@ -29,6 +29,7 @@ async fn decode<T: Resource, V: Send + 'static>(
     mode: Mode<'_>,
     read: impl FnOnce(&ResourceDocument) -> Result<V, ApiError>,
     prepare: fn(V) -> V,
+    slow: fn(&V) -> bool,
     revealed: fn(&V) -> Option<(&'static str, String)>,
 ) -> Result<Decoded<V>, ApiError> {
     let decoded = parse(writing.state.registry, T::SPEC, &writing.query, Allowed::Single).and_then(|query| {
@@ -38,7 +39,10 @@ async fn decode<T: Resource, V: Send + 'static>(
     });
     Ok(match decoded {
         Ok((query, values, document)) => {
-            let values = web::block(move || prepare(values)).await?;
+            let values = match slow(&values) {
+                true => writing.state.hashing.run_waiting(move || prepare(values)).await.map_err(|_| ApiError::Busy)?,
+                false => prepare(values),
+            };
             let reveal = revealed(&values);
             (Ok((query, values, document)), reveal)
         }
@@ -61,7 +65,8 @@ fn finish<T: Resource>(
 pub async fn create<T: Create>(writing: Writing, body: Body) -> Result<HttpResponse, ApiError> {
     let catalog = writing.state.registry;
     let (decoded, reveal) =
-        decode::<T, _>(&writing, &body, Mode::Create, |d| T::decode(d, catalog), T::prepare, T::revealed).await?;
+        decode::<T, _>(&writing, &body, Mode::Create, |d| T::decode(d, catalog), T::prepare, T::hashes, T::revealed)
+            .await?;
     let Writing { state, author, .. } = writing;
     let (mut record, included, query) = state
         .write(author, move |tx| {
@@ -88,7 +93,7 @@ pub async fn update_at<T: Update>(
     let catalog = writing.state.registry;
     let mode = if singleton { Mode::Singleton { id: &id } } else { Mode::Update { id: &id } };
     let (decoded, reveal) =
-        decode::<T, _>(&writing, &body, mode, |d| T::decode(d, catalog), T::prepare, T::revealed).await?;
+        decode::<T, _>(&writing, &body, mode, |d| T::decode(d, catalog), T::prepare, T::hashes, T::revealed).await?;
     let Writing { state, author, .. } = writing;
     let (mut record, included, query) = state
         .write(author, move |tx| {

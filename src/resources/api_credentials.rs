@@ -272,7 +272,11 @@ impl Create for ApiCredentials {
         Ok(NewCredential { row, scopes: document.linked_many("api_scopes"), secret })
     }
 
-    /// argon2id, on the blocking pool, outside the transaction.
+    fn hashes(new: &NewCredential) -> bool {
+        new.secret.is_some()
+    }
+
+    /// argon2id, on its own pool, outside the transaction.
     fn prepare(mut new: NewCredential) -> NewCredential {
         new.row.client_secret_hash = new.secret.as_deref().map(hash_secret);
         new
@@ -348,6 +352,10 @@ impl Update for ApiCredentials {
             rotation: rotate.then(|| Rotation { secret: generate_client_secret(), hash: None, grace }),
             common,
         })
+    }
+
+    fn hashes(changes: &CredentialChanges) -> bool {
+        changes.rotation.is_some()
     }
 
     fn prepare(mut changes: CredentialChanges) -> CredentialChanges {

@@ -145,6 +145,11 @@ pub trait Create: Resource {
 
     fn decode(document: &ResourceDocument, catalog: &dyn Catalog) -> Result<Self::New, ApiError>;
 
+    /// Whether `prepare` hashes a secret for these values (then it runs on the argon2 pool).
+    fn hashes(_new: &Self::New) -> bool {
+        false
+    }
+
     /// Slow work on the values before the transaction (hashing a new secret), off the async
     /// workers.
     fn prepare(new: Self::New) -> Self::New {
@@ -172,6 +177,11 @@ pub trait Update: Resource {
     type Changes: Send + 'static;
 
     fn decode(document: &ResourceDocument, catalog: &dyn Catalog) -> Result<Self::Changes, ApiError>;
+
+    /// Whether `prepare` hashes a secret for these changes (then it runs on the argon2 pool).
+    fn hashes(_changes: &Self::Changes) -> bool {
+        false
+    }
 
     fn prepare(changes: Self::Changes) -> Self::Changes {
         changes

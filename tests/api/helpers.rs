@@ -220,6 +220,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// The HTTP client, for requests sent side by side.
+    pub fn client(&self) -> awc::Client {
+        self.client.clone()
+    }
+
     /// The mails sent to `to`, oldest first.
     pub fn mails_to(&self, to: &str) -> Vec<Mail> {
         mails_in(&self.outbox.0).into_iter().filter(|m| m.to.to_lowercase().contains(&to.to_lowercase())).collect()

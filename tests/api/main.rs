@@ -11,6 +11,7 @@ mod credentials;
 mod emails;
 mod errors;
 mod jsonapi_rules;
+mod limits;
 mod listing;
 mod negotiation;
 mod organizations;

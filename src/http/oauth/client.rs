@@ -3,11 +3,9 @@
 //! Basic, the body, a signed assertion (RFC 7523), or, for a public client, its id alone).
 
 use actix_web::http::StatusCode;
-use actix_web::web;
 use base64::Engine as _;
 
-use crate::domain::secrets::verify_secret;
-use crate::error::ApiError;
+use crate::domain::secrets::{decoy_hash, verify_secret};
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
 use crate::http::state::State;
@@ -52,7 +50,9 @@ async fn find_client(state: &State, client_id: String) -> Result<Option<Client>,
 }
 
 /// Whether `secret` matches one of `hashes`: from the warm cache when this pair verified
-/// recently, else with argon2id on the blocking pool.
+/// recently, else with argon2id on its own pool. A client id past its failure limit is refused
+/// without argon2, unless the cache knows the pair (so guessing at a client cannot lock its
+/// owner out of an instance that has seen the real secret).
 async fn secret_matches(
     state: &State,
     client_id: &str,
@@ -63,16 +63,34 @@ async fn secret_matches(
     if state.secrets.verified(client_id, &secret, &valid) {
         return Ok(true);
     }
+    if let Err(decision) = state.limits.may_try(client_id) {
+        return Err(OAuthError {
+            retry_after: Some(decision.retry_after.max(1)),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!(
+                    "Too many failed authentications for this client: retry in {} seconds.",
+                    decision.retry_after.max(1)
+                ),
+            )
+        });
+    }
     let checked = secret.clone();
-    let matched = web::block(move || hashes.into_iter().find(|hash| verify_secret(&checked, hash)))
+    let matched = state
+        .hashing
+        .run(move || hashes.into_iter().find(|hash| verify_secret(&checked, hash)))
         .await
-        .map_err(|e| OAuthError::from(ApiError::from(e)))?;
+        .map_err(|_| OAuthError::busy())?;
     match matched {
         Some(hash) => {
             state.secrets.remember(client_id, &secret, &hash);
             Ok(true)
         }
-        None => Ok(false),
+        None => {
+            state.limits.failed(client_id);
+            Ok(false)
+        }
     }
 }
 
@@ -84,7 +102,13 @@ pub async fn authenticate(state: &State, parameters: &OAuthParameters) -> Result
         return authenticate_assertion(state, parameters, assertion).await;
     }
     let (client_id, secret, basic) = parameters.client()?;
-    let client = find_client(state, client_id.clone()).await?.ok_or_else(|| OAuthError::invalid_client(basic))?;
+    let Some(client) = find_client(state, client_id.clone()).await? else {
+        // An unknown client id costs the argon2 run a known one does, and counts as a failure.
+        if let Some(secret) = secret {
+            secret_matches(state, &client_id, secret, vec![decoy_hash().to_string()]).await?;
+        }
+        return Err(OAuthError::invalid_client(basic));
+    };
     let hashes = match &client {
         Client::User(user) => vec![user.client_secret_hash.clone()],
         Client::Credential(credential, _) => {

@@ -14,11 +14,13 @@ pub struct OAuthError {
     pub description: String,
     /// The client tried HTTP Basic: answer with a Basic challenge (RFC 6749 §5.2).
     pub basic: bool,
+    /// Seconds to wait before trying again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        OAuthError { status, error, description: description.into(), basic: false }
+        OAuthError { status, error, description: description.into(), basic: false, retry_after: None }
     }
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
@@ -30,6 +32,18 @@ impl OAuthError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "Client authentication failed: unknown client or wrong secret.",
+            )
+        }
+    }
+
+    /// The argon2 pool is full: 503, retry in a second.
+    pub fn busy() -> Self {
+        OAuthError {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "Too many client secrets are being checked right now; retry in a second.",
             )
         }
     }
@@ -52,6 +66,9 @@ impl OAuthError {
                 header::WWW_AUTHENTICATE,
                 if self.basic { "Basic realm=\"provisioning\"" } else { "Bearer" },
             ));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.json(body)
     }

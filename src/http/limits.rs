@@ -1,0 +1,410 @@
+//! Rate limits, the Commerce Layer way: a sliding window per client address for each kind of
+//! request (token endpoint, API reads, API writes), told in `X-Ratelimit-Limit`,
+//! `X-Ratelimit-Interval` (seconds) and `X-Ratelimit-Remaining` on every response, and 429 with
+//! `Retry-After` past the limit. Failed client authentications are limited per client id as
+//! well, so a guessed-at client costs its guesser, not the argon2 pool.
+//!
+//! The window is the sliding-window counter (the previous fixed window's count, weighted by how
+//! much of it still overlaps, plus the current one's): two numbers a key, smooth at window
+//! edges. The counts live in this process; behind a load balancer each instance counts its own
+//! share.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse};
+use ipnet::IpNet;
+
+use crate::error::ApiError;
+use crate::http::context::RequestContext;
+use crate::http::oauth::error::OAuthError;
+use crate::http::state::State;
+
+/// At most `count` requests in any `interval`; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub count: u32,
+    pub interval: Duration,
+}
+
+impl FromStr for Limit {
+    type Err = String;
+
+    /// `30/60`: 30 requests per 60 seconds.
+    fn from_str(text: &str) -> Result<Limit, String> {
+        let (count, seconds) = text.split_once('/').ok_or("a limit reads <requests>/<seconds>, such as 30/60")?;
+        let count: u32 = count.trim().parse().map_err(|_| format!("{count:?} is not a number of requests"))?;
+        let seconds: u64 = seconds.trim().parse().map_err(|_| format!("{seconds:?} is not a number of seconds"))?;
+        if count == 0 || !(1..=86_400).contains(&seconds) {
+            return Err("a limit needs at least 1 request, and 1 to 86400 seconds".into());
+        }
+        Ok(Limit { count, interval: Duration::from_secs(seconds) })
+    }
+}
+
+/// A setting: `off`, or a `Limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateLimit(pub Option<Limit>);
+
+impl FromStr for RateLimit {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<RateLimit, String> {
+        if text.trim().eq_ignore_ascii_case("off") {
+            Ok(RateLimit(None))
+        } else {
+            text.parse().map(|limit| RateLimit(Some(limit)))
+        }
+    }
+}
+
+/// What one request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: Limit,
+    pub remaining: u32,
+    /// Seconds until a request would be allowed again (0 when allowed).
+    pub retry_after: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// The index of the current fixed window (seconds since start / interval).
+    index: u64,
+    current: u32,
+    previous: u32,
+}
+
+impl Window {
+    /// Moves the window to `index`, dropping what fell out of it.
+    fn at(self, index: u64) -> Window {
+        match index.saturating_sub(self.index) {
+            0 => self,
+            1 => Window { index, current: 0, previous: self.current },
+            _ => Window { index, current: 0, previous: 0 },
+        }
+    }
+
+    /// The estimated count over the last interval, at `fraction` of the way into the window.
+    fn estimate(&self, fraction: f64) -> f64 {
+        self.previous as f64 * (1.0 - fraction) + self.current as f64
+    }
+}
+
+/// Sliding-window counters, one a key.
+pub struct SlidingWindows<K> {
+    started: Instant,
+    entries: Mutex<HashMap<K, Window>>,
+    max_entries: usize,
+}
+
+impl<K: Hash + Eq + Clone> SlidingWindows<K> {
+    pub fn new(max_entries: usize) -> Self {
+        SlidingWindows { started: Instant::now(), entries: Mutex::new(HashMap::new()), max_entries }
+    }
+
+    /// Where `now` falls for `limit`: the window index and how far into it.
+    fn position(&self, limit: &Limit, now: Instant) -> (u64, f64) {
+        let elapsed = now.saturating_duration_since(self.started).as_secs_f64();
+        let interval = limit.interval.as_secs_f64();
+        ((elapsed / interval) as u64, (elapsed % interval) / interval)
+    }
+
+    fn decide(&self, window: Window, limit: &Limit, now: Instant, counted: bool) -> Decision {
+        let (_, fraction) = self.position(limit, now);
+        let estimate = window.estimate(fraction);
+        let allowed = if counted { estimate <= limit.count as f64 } else { estimate < limit.count as f64 };
+        let remaining = (limit.count as f64 - estimate).floor().max(0.0) as u32;
+        let retry_after = if allowed { 0 } else { self.retry_after(window, limit, now) };
+        Decision { allowed, limit: *limit, remaining, retry_after }
+    }
+
+    /// The whole seconds until the estimate drops below the limit, with nothing more counted.
+    fn retry_after(&self, window: Window, limit: &Limit, now: Instant) -> u64 {
+        let most = 2 * limit.interval.as_secs().max(1);
+        (1..=most)
+            .find(|&s| {
+                let later = now + Duration::from_secs(s);
+                let (index, fraction) = self.position(limit, later);
+                window.at(index).estimate(fraction) < limit.count as f64
+            })
+            .unwrap_or(most)
+    }
+
+    /// Counts one request of `key`, unless it is over the limit (a refused request is not
+    /// counted, so a client that waits as told gets through).
+    pub fn hit(&self, key: &K, limit: &Limit, now: Instant) -> Decision {
+        let (index, fraction) = self.position(limit, now);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= self.max_entries && !entries.contains_key(key) {
+            entries.retain(|_, w| index.saturating_sub(w.index) <= 1);
+        }
+        let window = entries.get(key).copied().unwrap_or(Window { index, current: 0, previous: 0 }).at(index);
+        if window.estimate(fraction) + 1.0 > limit.count as f64 {
+            entries.insert(key.clone(), window);
+            return self.decide(window, limit, now, false);
+        }
+        let counted = Window { current: window.current + 1, ..window };
+        entries.insert(key.clone(), counted);
+        self.decide(counted, limit, now, true)
+    }
+
+    /// Whether `key` is at its limit now, counting nothing.
+    pub fn check(&self, key: &K, limit: &Limit, now: Instant) -> Decision {
+        let (index, _) = self.position(limit, now);
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let window = entries.get(key).copied().unwrap_or(Window { index, current: 0, previous: 0 }).at(index);
+        self.decide(window, limit, now, false)
+    }
+}
+
+/// Which limit a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// Client authentication: `POST /oauth/*`.
+    Token,
+    /// `GET`/`HEAD` of the API and discovery.
+    Reads,
+    /// Every other method on the API.
+    Writes,
+}
+
+impl Bucket {
+    fn of(method: &Method, path: &str) -> Bucket {
+        match (method, path.starts_with("/oauth/")) {
+            (&Method::GET | &Method::HEAD | &Method::OPTIONS, _) => Bucket::Reads,
+            (_, true) => Bucket::Token,
+            _ => Bucket::Writes,
+        }
+    }
+}
+
+/// The limits of this service and their counters.
+pub struct RateLimits {
+    pub token: Option<Limit>,
+    pub reads: Option<Limit>,
+    pub writes: Option<Limit>,
+    /// Failed client authentications per client id.
+    pub client_failures: Option<Limit>,
+    pub trusted_proxies: Vec<IpNet>,
+    by_address: SlidingWindows<(Bucket, IpAddr)>,
+    failures: SlidingWindows<String>,
+}
+
+impl RateLimits {
+    pub fn new(
+        token: RateLimit,
+        reads: RateLimit,
+        writes: RateLimit,
+        client_failures: RateLimit,
+        trusted_proxies: Vec<IpNet>,
+    ) -> RateLimits {
+        RateLimits {
+            token: token.0,
+            reads: reads.0,
+            writes: writes.0,
+            client_failures: client_failures.0,
+            trusted_proxies,
+            by_address: SlidingWindows::new(1_000_000),
+            failures: SlidingWindows::new(1_000_000),
+        }
+    }
+
+    /// The client's address: the peer, unless the peer is a trusted proxy; then the nearest
+    /// address in `X-Forwarded-For` that is not one (RFC 7239 §5.2's reading, right to left).
+    pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
+        let peer = peer?;
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&peer) {
+            return Some(peer);
+        }
+        let mut client = peer;
+        for hop in forwarded_for.unwrap_or("").rsplit(',') {
+            let Ok(ip) = hop.trim().parse::<IpAddr>() else { break };
+            client = ip;
+            if !trusted(&ip) {
+                break;
+            }
+        }
+        Some(client)
+    }
+
+    fn limit(&self, bucket: Bucket) -> Option<Limit> {
+        match bucket {
+            Bucket::Token => self.token,
+            Bucket::Reads => self.reads,
+            Bucket::Writes => self.writes,
+        }
+    }
+
+    /// Whether this client id may try a secret now (failures under their limit).
+    pub fn may_try(&self, client_id: &str) -> Result<(), Decision> {
+        let Some(limit) = self.client_failures else { return Ok(()) };
+        let decision = self.failures.check(&client_id.to_string(), &limit, Instant::now());
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(decision)
+        }
+    }
+
+    /// Counts a failed authentication of `client_id`.
+    pub fn failed(&self, client_id: &str) {
+        if let Some(limit) = self.client_failures {
+            self.failures.hit(&client_id.to_string(), &limit, Instant::now());
+        }
+    }
+}
+
+fn set_headers(headers: &mut header::HeaderMap, decision: &Decision) {
+    let number = |n: u64| header::HeaderValue::from(n);
+    headers.insert(header::HeaderName::from_static("x-ratelimit-limit"), number(decision.limit.count as u64));
+    headers.insert(header::HeaderName::from_static("x-ratelimit-interval"), number(decision.limit.interval.as_secs()));
+    headers.insert(header::HeaderName::from_static("x-ratelimit-remaining"), number(decision.remaining as u64));
+}
+
+/// The 429 of a request past its limit: an OAuth error on `/oauth/*`, a JSON:API one elsewhere.
+pub fn too_many(path: &str, decision: &Decision) -> HttpResponse {
+    let detail = format!(
+        "Too many requests: at most {} every {} seconds. Retry in {} seconds.",
+        decision.limit.count,
+        decision.limit.interval.as_secs(),
+        decision.retry_after
+    );
+    let mut response = if path.starts_with("/oauth/") {
+        OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", detail).response()
+    } else {
+        actix_web::ResponseError::error_response(&ApiError::TooManyRequests(detail))
+    };
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(decision.retry_after.max(1)));
+    set_headers(response.headers_mut(), decision);
+    response
+}
+
+/// The middleware: counts each request against its bucket's limit for the client's address.
+pub async fn rate_limit(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let decision = match (request.app_data::<State>(), request.extensions().get::<RequestContext>()) {
+        (Some(state), Some(context)) => {
+            let bucket = Bucket::of(request.method(), request.path());
+            match (state.limits.limit(bucket), context.client_ip) {
+                (Some(limit), Some(ip)) => Some(state.limits.by_address.hit(&(bucket, ip), &limit, Instant::now())),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    match decision {
+        Some(decision) if !decision.allowed => {
+            let response = too_many(request.path(), &decision);
+            Ok(request.into_response(response).map_into_right_body())
+        }
+        decision => {
+            let mut response = next.call(request).await?.map_into_left_body();
+            if let Some(decision) = decision {
+                set_headers(response.headers_mut(), &decision);
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// `TRUSTED_PROXIES`: addresses and CIDR ranges, comma-separated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl FromStr for TrustedProxies {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<TrustedProxies, String> {
+        parse_proxies(text).map(TrustedProxies)
+    }
+}
+
+pub fn parse_proxies(text: &str) -> Result<Vec<IpNet>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("TRUSTED_PROXIES: {s:?} is not an address or a CIDR range"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limit(count: u32, seconds: u64) -> Limit {
+        Limit { count, interval: Duration::from_secs(seconds) }
+    }
+
+    #[test]
+    fn limits_read_requests_over_seconds() {
+        assert_eq!("30/60".parse::<Limit>(), Ok(limit(30, 60)));
+        assert_eq!("off".parse::<RateLimit>(), Ok(RateLimit(None)));
+        for bad in ["30", "0/60", "30/0", "x/60", "30/100000"] {
+            assert!(bad.parse::<Limit>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_window_allows_its_count_then_refuses_then_slides() {
+        let windows = SlidingWindows::new(100);
+        let start = windows.started;
+        let ten = limit(10, 60);
+        for i in 0..10 {
+            let decision = windows.hit(&"a", &ten, start);
+            assert!(decision.allowed, "request {i}");
+            assert_eq!(decision.remaining, 9 - i);
+        }
+        let refused = windows.hit(&"a", &ten, start + Duration::from_secs(1));
+        assert!(!refused.allowed);
+        assert_eq!(refused.remaining, 0);
+        // All ten fell in the first window: the estimate drops below ten just after the next
+        // window starts (60 s from the start), and then keeps sliding.
+        assert_eq!(refused.retry_after, 60);
+        assert!(windows.hit(&"b", &ten, start).allowed, "keys count apart");
+        // Half into the next window half of the ten still count: five more fit.
+        let half = start + Duration::from_secs(90);
+        let allowed = (0..10).filter(|_| windows.hit(&"a", &ten, half).allowed).count();
+        assert_eq!(allowed, 5);
+        // Two windows later nothing counts.
+        assert!(windows.check(&"a", &ten, start + Duration::from_secs(180)).allowed);
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let limits = RateLimits::new(
+            RateLimit(None),
+            RateLimit(None),
+            RateLimit(None),
+            RateLimit(None),
+            parse_proxies("10.0.0.0/8, 192.168.1.1").unwrap(),
+        );
+        // A client that is no proxy cannot choose its address.
+        assert_eq!(limits.client_ip(Some(ip("203.0.113.9")), Some("1.2.3.4")), Some(ip("203.0.113.9")));
+        // Behind the proxies: the nearest untrusted hop, whatever the client prepended.
+        assert_eq!(
+            limits.client_ip(Some(ip("10.1.2.3")), Some("6.6.6.6, 198.51.100.7, 192.168.1.1")),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(limits.client_ip(Some(ip("10.1.2.3")), None), Some(ip("10.1.2.3")));
+        assert_eq!(limits.client_ip(Some(ip("10.1.2.3")), Some("garbage")), Some(ip("10.1.2.3")));
+        assert!(parse_proxies("10.0.0.0/33").is_err());
+    }
+}
