@@ -24,6 +24,21 @@ pub struct HashingPool {
 #[error("the argon2 pool is busy")]
 pub struct Busy;
 
+/// The argon2 threads yield the cores to everything else: SCHED_IDLE, so any other thread of
+/// the machine that wakes up (a read) takes the core at once, while an idle machine still gives
+/// argon2 all it has. (On Linux a thread's scheduling policy is its own.)
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: sched_setscheduler on the calling thread (pid 0) with a valid, initialized
+    // sched_param; it touches no memory of ours beyond reading that struct.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        }
+    }
+}
+
 impl HashingPool {
     /// `threads` workers (at least 1) and room for `queue` waiting jobs.
     pub fn new(threads: usize, queue: usize) -> HashingPool {
@@ -34,16 +49,24 @@ impl HashingPool {
             let receiver = receiver.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || loop {
-                    let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
                     }
                 })
                 .expect("starting an argon2 thread");
         }
         HashingPool { jobs, slots: Arc::new(Semaphore::new(threads + queue)), threads }
+    }
+
+    /// Whether a job sent now would be refused.
+    pub fn is_full(&self) -> bool {
+        self.slots.available_permits() == 0
     }
 
     pub fn threads(&self) -> usize {

@@ -8,8 +8,8 @@ use std::sync::RwLock;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use diesel::prelude::*;
-use jsonwebtoken::{DecodingKey, EncodingKey};
-use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use jsonwebtoken::DecodingKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 
@@ -37,7 +37,9 @@ struct Verifier {
 
 pub struct KeySet {
     signing_kid: String,
-    signing: EncodingKey,
+    /// Parsed and checked once: jsonwebtoken's `encode` parses the key on every call, which
+    /// costs more than the signature itself.
+    signing: aws_lc_rs::rsa::KeyPair,
     verifiers: RwLock<HashMap<String, Verifier>>,
 }
 
@@ -81,12 +83,16 @@ impl KeySet {
             rows = load_rows(conn).map_err(|e| format!("loading signing keys: {e}"))?;
         }
         let current = rows.first().ok_or("no signing key")?;
-        let signing = EncodingKey::from_rsa_pem(current.private_key_pem.as_bytes()).map_err(|e| e.to_string())?;
+        let der = rsa::RsaPrivateKey::from_pkcs8_pem(&current.private_key_pem)
+            .and_then(|key| key.to_pkcs8_der())
+            .map_err(|e| format!("reading the signing key: {e}"))?;
+        let signing =
+            aws_lc_rs::rsa::KeyPair::from_pkcs8(der.as_bytes()).map_err(|e| format!("loading the signing key: {e}"))?;
         let verifiers = rows.iter().map(|r| Ok((r.kid.clone(), verifier(r)?))).collect::<Result<_, String>>()?;
         Ok(KeySet { signing_kid: current.kid.clone(), signing, verifiers: RwLock::new(verifiers) })
     }
 
-    pub fn signing(&self) -> (&str, &EncodingKey) {
+    pub fn signing(&self) -> (&str, &aws_lc_rs::rsa::KeyPair) {
         (&self.signing_kid, &self.signing)
     }
 

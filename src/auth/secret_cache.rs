@@ -56,6 +56,14 @@ impl SecretCache {
         })
     }
 
+    /// Whether this pair verified recently, whichever hash it matched (a hint, before the
+    /// client's current hashes are loaded).
+    pub fn knows(&self, client_id: &str, secret: &str) -> bool {
+        let mac = self.mac(client_id, secret);
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(&mac).is_some_and(|e| e.until > Instant::now() && e.client_id == client_id)
+    }
+
     pub fn remember(&self, client_id: &str, secret: &str, verified_hash: &str) {
         let mac = self.mac(client_id, secret);
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());

@@ -49,6 +49,26 @@ async fn find_client(state: &State, client_id: String) -> Result<Option<Client>,
         .await?)
 }
 
+/// Whether a secret this instance has not verified recently may be checked now: not while the
+/// client id is past its failure limit (429), nor while the argon2 pool is full (503).
+fn may_verify(state: &State, client_id: &str) -> Result<(), OAuthError> {
+    if let Err(decision) = state.limits.may_try(client_id) {
+        let wait = decision.retry_after.max(1);
+        return Err(OAuthError {
+            retry_after: Some(wait),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!("Too many failed authentications for this client: retry in {wait} seconds."),
+            )
+        });
+    }
+    if state.hashing.is_full() {
+        return Err(OAuthError::busy());
+    }
+    Ok(())
+}
+
 /// Whether `secret` matches one of `hashes`: from the warm cache when this pair verified
 /// recently, else with argon2id on its own pool. A client id past its failure limit is refused
 /// without argon2, unless the cache knows the pair (so guessing at a client cannot lock its
@@ -63,19 +83,7 @@ async fn secret_matches(
     if state.secrets.verified(client_id, &secret, &valid) {
         return Ok(true);
     }
-    if let Err(decision) = state.limits.may_try(client_id) {
-        return Err(OAuthError {
-            retry_after: Some(decision.retry_after.max(1)),
-            ..OAuthError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
-                format!(
-                    "Too many failed authentications for this client: retry in {} seconds.",
-                    decision.retry_after.max(1)
-                ),
-            )
-        });
-    }
+    may_verify(state, client_id)?;
     let checked = secret.clone();
     let matched = state
         .hashing
@@ -102,6 +110,13 @@ pub async fn authenticate(state: &State, parameters: &OAuthParameters) -> Result
         return authenticate_assertion(state, parameters, assertion).await;
     }
     let (client_id, secret, basic) = parameters.client()?;
+    // A secret that would need argon2 when argon2 cannot be had is refused before any database
+    // work: a flood of wrong secrets costs little beyond its own refusals.
+    if let Some(secret) = &secret {
+        if !state.secrets.knows(&client_id, secret) {
+            may_verify(state, &client_id)?;
+        }
+    }
     let Some(client) = find_client(state, client_id.clone()).await? else {
         // An unknown client id costs the argon2 run a known one does, and counts as a failure.
         if let Some(secret) = secret {
