@@ -13,6 +13,7 @@ use std::time::Duration;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use provisioning::cli::Settings;
 use provisioning::startup::Application;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -103,7 +104,7 @@ async fn run() {
     actix_web::rt::spawn(application.server());
 
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
-    let grant_body = json!({"grant_type": "client_credentials", "client_id": credentials.client_id, "client_secret": credentials.client_secret}).to_string();
+    let grant_body = json!({"grant_type": "client_credentials", "client_id": credentials.client_id, "client_secret": credentials.client_secret.expose_secret()}).to_string();
     let mut response = client
         .post(format!("{base}/oauth/token"))
         .insert_header(("content-type", "application/json"))
@@ -345,7 +346,7 @@ async fn run() {
 
     // The ceiling for cold grants: raw argon2id verifications with the same parameters, one
     // thread per core.
-    let secret = credentials.client_secret.clone();
+    let secret = credentials.client_secret.expose_secret().to_string();
     let ceiling = web::block(move || {
         let hash = provisioning::domain::secrets::hash_secret(&secret);
         let workers: Vec<_> = (0..std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))

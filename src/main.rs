@@ -2,6 +2,7 @@ use clap::Parser;
 use provisioning::cli::{Cli, Command, Settings, UsersCommand};
 use provisioning::resources::users::{self, Credentials};
 use provisioning::startup::{open_database, Application};
+use secrecy::ExposeSecret;
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
@@ -27,12 +28,14 @@ async fn main() -> std::process::ExitCode {
 fn print_credentials(what: &str, credentials: &Credentials, public_url: &str) {
     println!("{what}. The secret is shown this once; store it now:");
     println!("  client_id:     {}", credentials.client_id);
-    println!("  client_secret: {}", credentials.client_secret);
+    // The one place a secret is shown: to the operator who made it, once.
+    let secret = credentials.client_secret.expose_secret();
+    println!("  client_secret: {secret}");
     println!("Get a token:");
     println!(
         "  curl -s -X POST {public_url}/oauth/token -H 'Content-Type: application/json' \
          -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{}\",\"client_secret\":\"{}\"}}'",
-        credentials.client_id, credentials.client_secret
+        credentials.client_id, secret
     );
 }
 

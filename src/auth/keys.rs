@@ -19,7 +19,8 @@ use crate::db::AnyConnection;
 pub const ALGORITHM: &str = "RS512";
 const RSA_BITS: usize = 2048;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+/// No Debug: it holds the private key.
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = signing_keys)]
 struct SigningKeyRow {
     kid: String,

@@ -214,7 +214,7 @@ pub(crate) use common_changes;
 /// name, inserts, and serializes its columns for the audit trail (JSON columns as JSON).
 macro_rules! row {
     (pub struct $name:ident in $table:ident { $($(#[$field_meta:meta])* pub $field:ident: $type:ty,)* }) => {
-        #[derive(Debug, Clone, diesel::Queryable, diesel::QueryableByName, diesel::Selectable, diesel::Insertable, serde::Serialize)]
+        #[derive(Clone, diesel::Queryable, diesel::QueryableByName, diesel::Selectable, diesel::Insertable, serde::Serialize)]
         #[diesel(table_name = $crate::db::schema::$table)]
         pub struct $name {
             pub id: String,
@@ -225,6 +225,13 @@ macro_rules! row {
             pub metadata: String,
             pub created_at: chrono::NaiveDateTime,
             pub updated_at: chrono::NaiveDateTime,
+        }
+
+        /// A row shows its id alone: some hold secrets' hashes, and none is worth printing whole.
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).field("id", &self.id).finish_non_exhaustive()
+            }
         }
     };
 }

@@ -2,6 +2,7 @@
 //! credential each user has (made on the command line; the secret shown once).
 
 use diesel::prelude::*;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::db::schema::{memberships, users};
@@ -86,11 +87,11 @@ pub struct Attributes<'a> {
     unconfirmed_email: Option<&'a str>,
 }
 
-/// A client id and the plain secret, shown once and never stored.
+/// A client id and the plain secret, shown once and never stored (nor printed by Debug).
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: SecretString,
 }
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>> {
@@ -153,7 +154,7 @@ pub fn create(
     if find_by_email(conn, &email)?.is_some() {
         return Err(ApiError::invalid(Invalid::attribute("email", "A user with this email already exists.")));
     }
-    let credentials = Credentials { client_id: generate_client_id(), client_secret: generate_client_secret() };
+    let credentials = Credentials { client_id: generate_client_id(), client_secret: generate_client_secret().into() };
     let now = now();
     let user = User {
         id: new_id(),
@@ -163,7 +164,7 @@ pub fn create(
         time_zone: None,
         otp_required_for_login: false,
         client_id: credentials.client_id.clone(),
-        client_secret_hash: hash_secret(&credentials.client_secret),
+        client_secret_hash: hash_secret(credentials.client_secret.expose_secret()),
         grants_version: 0,
         unconfirmed_email: None,
         email_code_hash: None,
@@ -190,7 +191,7 @@ pub fn rotate_secret(conn: &mut AnyConnection, email: &str) -> Result<Credential
     diesel::update(users::table.find(&user.id))
         .set((users::client_secret_hash.eq(hash_secret(&secret)), users::updated_at.eq(now())))
         .execute(conn)?;
-    Ok(Credentials { client_id: user.client_id, client_secret: secret })
+    Ok(Credentials { client_id: user.client_id, client_secret: secret.into() })
 }
 
 /// Time zones are IANA names (`Europe/Rome`, `UTC`).
@@ -338,4 +339,37 @@ fn confirm_email(tx: &mut Tx, user: &User, code: &str) -> Result<(), ApiError> {
     let confirmed = User { email: email.clone(), ..user.clone() };
     activate_memberships(tx.conn, &confirmed)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_and_rows_do_not_print_secrets() {
+        let credentials = Credentials { client_id: "id".into(), client_secret: "s3cr3t-value".to_string().into() };
+        assert!(!format!("{credentials:?}").contains("s3cr3t-value"));
+        let now = now();
+        let user = User {
+            id: "u1".into(),
+            email: "a@example.com".into(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            time_zone: None,
+            otp_required_for_login: false,
+            client_id: "id".into(),
+            client_secret_hash: "$argon2id$the-hash".into(),
+            grants_version: 0,
+            unconfirmed_email: None,
+            email_code_hash: Some("code-hash".into()),
+            email_code_expires_at: None,
+            reference: None,
+            reference_origin: None,
+            metadata: "{}".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        let shown = format!("{user:?}");
+        assert!(shown.contains("u1") && !shown.contains("the-hash") && !shown.contains("code-hash"), "{shown}");
+    }
 }

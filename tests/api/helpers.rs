@@ -9,6 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use provisioning::cli::Settings;
 use provisioning::startup::Application;
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -209,7 +210,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         base,
         database_url,
         client_id: credentials.client_id,
-        client_secret: credentials.client_secret,
+        client_secret: credentials.client_secret.expose_secret().to_string(),
         token: String::new(),
         outbox,
         client,
@@ -376,6 +377,6 @@ impl TestApp {
         })
         .await
         .unwrap();
-        (user.id, credentials.client_id, credentials.client_secret)
+        (user.id, credentials.client_id, credentials.client_secret.expose_secret().to_string())
     }
 }

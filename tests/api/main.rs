@@ -13,6 +13,7 @@ mod errors;
 mod jsonapi_rules;
 mod limits;
 mod listing;
+mod logs;
 mod negotiation;
 mod organizations;
 mod rendering;

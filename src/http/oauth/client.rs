@@ -5,6 +5,8 @@
 use actix_web::http::StatusCode;
 use base64::Engine as _;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::domain::secrets::{decoy_hash, verify_secret};
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
@@ -76,23 +78,23 @@ fn may_verify(state: &State, client_id: &str) -> Result<(), OAuthError> {
 async fn secret_matches(
     state: &State,
     client_id: &str,
-    secret: String,
+    secret: SecretString,
     hashes: Vec<String>,
 ) -> Result<bool, OAuthError> {
     let valid: Vec<&str> = hashes.iter().map(String::as_str).collect();
-    if state.secrets.verified(client_id, &secret, &valid) {
+    if state.secrets.verified(client_id, secret.expose_secret(), &valid) {
         return Ok(true);
     }
     may_verify(state, client_id)?;
     let checked = secret.clone();
     let matched = state
         .hashing
-        .run(move || hashes.into_iter().find(|hash| verify_secret(&checked, hash)))
+        .run(move || hashes.into_iter().find(|hash| verify_secret(checked.expose_secret(), hash)))
         .await
         .map_err(|_| OAuthError::busy())?;
     match matched {
         Some(hash) => {
-            state.secrets.remember(client_id, &secret, &hash);
+            state.secrets.remember(client_id, secret.expose_secret(), &hash);
             Ok(true)
         }
         None => {
@@ -113,7 +115,7 @@ pub async fn authenticate(state: &State, parameters: &OAuthParameters) -> Result
     // A secret that would need argon2 when argon2 cannot be had is refused before any database
     // work: a flood of wrong secrets costs little beyond its own refusals.
     if let Some(secret) = &secret {
-        if !state.secrets.knows(&client_id, secret) {
+        if !state.secrets.knows(&client_id, secret.expose_secret()) {
             may_verify(state, &client_id)?;
         }
     }

@@ -5,16 +5,35 @@ use actix_web::http::{header, StatusCode};
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use secrecy::SecretString;
 use serde_json::Value;
+use std::fmt;
 
 use crate::http::oauth::error::OAuthError;
 
 /// The parameters of a token or revocation request, from a JSON body (what js-auth sends), a
 /// form body (RFC 6749), and HTTP Basic client authentication.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct OAuthParameters {
     pairs: Vec<(String, String)>,
-    pub basic: Option<(String, String)>,
+    pub basic: Option<(String, SecretString)>,
+}
+
+/// Parameters that carry a secret or a token: their values never reach Debug.
+const SECRET_PARAMETERS: &[&str] =
+    &["client_secret", "client_assertion", "token", "code", "code_verifier", "refresh_token", "password"];
+
+impl fmt::Debug for OAuthParameters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |(name, value): &(String, String)| {
+            let value = if SECRET_PARAMETERS.contains(&name.as_str()) { "[REDACTED]" } else { value.as_str() };
+            format!("{name}={value}")
+        };
+        f.debug_struct("OAuthParameters")
+            .field("pairs", &self.pairs.iter().map(shown).collect::<Vec<_>>())
+            .field("basic", &self.basic.as_ref().map(|(id, secret)| (id, secret)))
+            .finish()
+    }
 }
 
 impl OAuthParameters {
@@ -79,7 +98,7 @@ impl OAuthParameters {
                         .map(|(_, v)| v.into_owned())
                         .unwrap_or_default()
                 };
-                parameters.basic = Some((unescape(id), unescape(secret)));
+                parameters.basic = Some((unescape(id), unescape(secret).into()));
             }
         }
         Ok(parameters)
@@ -100,7 +119,7 @@ impl OAuthParameters {
     }
 
     /// The client id and, when given, the secret, from Basic or the body (not both).
-    pub fn client(&self) -> Result<(String, Option<String>, bool), OAuthError> {
+    pub fn client(&self) -> Result<(String, Option<SecretString>, bool), OAuthError> {
         let (body_id, body_secret) = (self.one("client_id")?, self.one("client_secret")?);
         match &self.basic {
             Some((id, secret)) => {
@@ -112,12 +131,32 @@ impl OAuthParameters {
                 Ok((id.clone(), Some(secret.clone()), true))
             }
             None => match body_id {
-                Some(id) => Ok((id.to_string(), body_secret.map(String::from), false)),
+                Some(id) => Ok((id.to_string(), body_secret.map(SecretString::from), false)),
                 None => Err(OAuthError {
                     basic: false,
                     ..OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "The client_id is missing.")
                 }),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_secret_or_token() {
+        let request = actix_web::test::TestRequest::post()
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .insert_header((header::AUTHORIZATION, format!("Basic {}", STANDARD.encode("the-id:basic-secret"))))
+            .to_http_request();
+        let body = b"grant_type=client_credentials&token=a.bearer.token&client_assertion=signed.jwt.here";
+        let parameters = OAuthParameters::parse(&request, body).unwrap();
+        let shown = format!("{parameters:?}");
+        assert!(shown.contains("grant_type=client_credentials") && shown.contains("the-id"), "{shown}");
+        for secret in ["basic-secret", "a.bearer.token", "signed.jwt.here"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
         }
     }
 }
