@@ -113,6 +113,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(from_fn(http::endpoint::check_text))
                 .wrap(from_fn(http::limits::rate_limit))
                 .wrap(from_fn(http::context::request_id))
                 .configure(http::oauth::configure)

@@ -130,11 +130,28 @@ async fn transfer_ownership(writing: Writing, id: web::Path<String>, body: Body)
 
 /// `POST /memberships/:id/resend`: the invitation of a pending membership is mailed again, and
 /// its time recorded and versioned.
-async fn resend(writing: Writing, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn resend(writing: Writing, id: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
     let Writing { state, author, .. } = writing;
     let id = id.into_inner();
+    // No body, or a JSON object (`{"data": {}}` as clients send); nothing else.
+    let checked = match body.0.is_empty() {
+        true => Ok(()),
+        false => match serde_json::from_slice::<Value>(&body.0) {
+            Ok(Value::Object(document)) => match crate::jsonapi::text::nul_in(&Value::Object(document)) {
+                Some(pointer) => Err(ApiError::document(pointer, "Text must not contain a NUL character.")),
+                None => Ok(()),
+            },
+            Ok(_) => Err(ApiError::document("", "The body of resend is empty or a JSON object.")),
+            Err(e) => Err(ApiError::BadRequest {
+                code: "INVALID_DOCUMENT",
+                detail: format!("The request body is not valid JSON: {e}."),
+                location: Source::None,
+            }),
+        },
+    };
     state
         .write(author, move |tx| {
+            checked?;
             let membership = tx.find::<Memberships>(&id, Action::Update)?;
             if membership.status != "pending" {
                 return Err(ApiError::invalid(Invalid {
@@ -160,6 +177,9 @@ fn decode_scope_linkage(body: &[u8]) -> Result<Vec<String>, ApiError> {
         detail: format!("The request body is not valid JSON: {e}."),
         location: Source::None,
     })?;
+    if let Some(pointer) = crate::jsonapi::text::nul_in(&document) {
+        return Err(ApiError::document(pointer, "Text must not contain a NUL character."));
+    }
     let Some(Value::Array(items)) = document.get("data") else {
         return Err(ApiError::document(
             "/data",

@@ -1,10 +1,16 @@
 //! Endpoints that answer as JSON:API says when nothing routes a request: 405 with `Allow`
-//! for a method a path does not take, 404 for a path nothing serves.
+//! for a method a path does not take, 404 for a path nothing serves; and the check of the
+//! request line's text that comes before any of them.
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Source};
+use crate::http::oauth::error::OAuthError;
+use crate::jsonapi::text;
 
 /// A `web::Resource` that answers 405 with an `Allow` header for methods it does not route.
 pub fn resource(path: &str, allow: String) -> actix_web::Resource {
@@ -23,4 +29,34 @@ pub fn resource(path: &str, allow: String) -> actix_web::Resource {
 /// Unknown paths anywhere: a 404 errors document.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::RouteNotFound)
+}
+
+/// The boundary for text in the request line: a path or query parameter that is not UTF-8, or
+/// holds a NUL, is refused here with 400 (an OAuth error under `/oauth`), before any routing or
+/// SQL.
+pub async fn check_text(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let problem = if !text::decodes_clean(request.path()) {
+        Some((None, "The path must be UTF-8 text without NUL characters.".to_string()))
+    } else {
+        text::unclean_pair(request.query_string()).map(|name| {
+            let detail = format!("The parameter {name} must be UTF-8 text without NUL characters.");
+            (Some(name), detail)
+        })
+    };
+    let Some((parameter, detail)) = problem else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    let response = if request.path().starts_with("/oauth/") {
+        OAuthError::invalid_request(detail).response()
+    } else {
+        let (code, location) = match parameter {
+            Some(name) => ("INVALID_PARAMETER", Source::parameter(name)),
+            None => ("INVALID_PATH", Source::None),
+        };
+        actix_web::ResponseError::error_response(&ApiError::BadRequest { code, detail, location })
+    };
+    Ok(request.into_response(response).map_into_right_body())
 }

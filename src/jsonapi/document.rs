@@ -119,6 +119,16 @@ impl ResourceDocument {
             detail: format!("The request body is not valid JSON: {e}."),
             location: crate::error::Source::None,
         })?;
+        if let Some(pointer) = crate::jsonapi::text::nul_in(&document) {
+            let detail = "Text must not contain a NUL character.";
+            return Err(match pointer.strip_prefix("/data/attributes/") {
+                Some(_) => ApiError::invalid(crate::error::Invalid {
+                    location: crate::error::Source::Pointer(pointer),
+                    detail: detail.into(),
+                }),
+                None => ApiError::document(pointer, detail),
+            });
+        }
         let Value::Object(mut document) = document else {
             return Err(shape("", "The request body must be a JSON object with a data member."));
         };

@@ -4,5 +4,6 @@
 pub mod document;
 pub mod media;
 pub mod query;
+pub mod text;
 
 pub use crate::error::MEDIA_TYPE;

@@ -308,6 +308,9 @@ fn parse_operand(key: &str, predicate: Predicate, kind: Kind, value: &str) -> Re
 /// arrays of scalars; keys without quotes or backslashes (they would need escaping in a path).
 fn check_containment(key: &str, value: &serde_json::Value) -> Result<(), ApiError> {
     use serde_json::Value as J;
+    if crate::jsonapi::text::nul_in(value).is_some() {
+        return Err(ApiError::filter(key, format!("{key}: text must not contain a NUL character.")));
+    }
     match value {
         J::Object(map) => {
             for (name, inner) in map {

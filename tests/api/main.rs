@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod apis;
+mod boundary;
 mod columns;
 mod creating;
 mod credentials;

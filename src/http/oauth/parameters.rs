@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::fmt;
 
 use crate::http::oauth::error::OAuthError;
+use crate::jsonapi::text;
 
 /// The parameters of a token or revocation request, from a JSON body (what js-auth sends), a
 /// form body (RFC 6749), and HTTP Basic client authentication.
@@ -49,6 +50,9 @@ impl OAuthParameters {
             Some("application/json") => {
                 let value: Value = serde_json::from_slice(body)
                     .map_err(|e| OAuthError::invalid_request(format!("The body is not valid JSON: {e}.")))?;
+                if let Some(pointer) = text::nul_in(&value) {
+                    return Err(OAuthError::invalid_request(format!("{pointer} must be text without NUL characters.")));
+                }
                 let Value::Object(map) = value else {
                     return Err(OAuthError::invalid_request("The JSON body must be an object."));
                 };
@@ -72,6 +76,13 @@ impl OAuthParameters {
                 }
             }
             Some("application/x-www-form-urlencoded") => {
+                let encoded = std::str::from_utf8(body)
+                    .map_err(|_| OAuthError::invalid_request("A form body is ASCII, percent-encoded."))?;
+                if let Some(name) = text::unclean_pair(encoded) {
+                    return Err(OAuthError::invalid_request(format!(
+                        "{name} must be UTF-8 text without NUL characters."
+                    )));
+                }
                 parameters.pairs = url::form_urlencoded::parse(body).into_owned().collect();
             }
             _ => {
@@ -87,7 +98,12 @@ impl OAuthParameters {
                     .decode(encoded.trim())
                     .ok()
                     .and_then(|d| String::from_utf8(d).ok())
-                    .ok_or_else(|| OAuthError::invalid_request("The Basic credentials are not valid base64."))?;
+                    .filter(|d| text::decodes_clean(d))
+                    .ok_or_else(|| {
+                        OAuthError::invalid_request(
+                            "The Basic credentials must be base64 of UTF-8 text without NUL characters.",
+                        )
+                    })?;
                 let (id, secret) = decoded
                     .split_once(':')
                     .ok_or_else(|| OAuthError::invalid_request("Basic credentials are client_id:client_secret."))?;
