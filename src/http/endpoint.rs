@@ -10,6 +10,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::error::{ApiError, Source};
 use crate::http::oauth::error::OAuthError;
+use crate::jsonapi::query::MAX_QUERY_LENGTH;
 use crate::jsonapi::text;
 
 /// A `web::Resource` that answers 405 with an `Allow` header for methods it does not route.
@@ -40,6 +41,8 @@ pub async fn check_text(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let problem = if !text::decodes_clean(request.path()) {
         Some((None, "The path must be UTF-8 text without NUL characters.".to_string()))
+    } else if request.query_string().len() > MAX_QUERY_LENGTH {
+        Some((None, format!("The query string is longer than {MAX_QUERY_LENGTH} characters.")))
     } else {
         text::unclean_pair(request.query_string()).map(|name| {
             let detail = format!("The parameter {name} must be UTF-8 text without NUL characters.");
@@ -54,7 +57,10 @@ pub async fn check_text(
     } else {
         let (code, location) = match parameter {
             Some(name) => ("INVALID_PARAMETER", Source::parameter(name)),
-            None => ("INVALID_PATH", Source::None),
+            None if request.path().contains('\0') || !text::decodes_clean(request.path()) => {
+                ("INVALID_PATH", Source::None)
+            }
+            None => ("QUERY_TOO_LONG", Source::None),
         };
         actix_web::ResponseError::error_response(&ApiError::BadRequest { code, detail, location })
     };

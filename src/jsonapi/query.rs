@@ -14,7 +14,23 @@ use crate::spec::{Catalog, Field, Kind, ResourceSpec};
 /// Bounds the offset so it always fits the database's integer.
 const MAX_PAGE_NUMBER: u64 = 1_000_000_000;
 /// A filter value list longer than this is refused rather than sent to the database.
-const MAX_LIST_VALUES: usize = 500;
+pub const MAX_LIST_VALUES: usize = 500;
+/// Filters (`filter[q][…]` parameters) in one request.
+pub const MAX_FILTERS: usize = 20;
+/// Attributes joined with `_or_`/`_and_` in one filter.
+pub const MAX_FILTER_TERMS: usize = 8;
+/// Values all filters together bind (each list item counts): well under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bind parameters.
+pub const MAX_FILTER_VALUES: usize = 1_000;
+/// Sort keys.
+pub const MAX_SORT_KEYS: usize = 8;
+/// Include paths, and relationships along one path.
+pub const MAX_INCLUDE_PATHS: usize = 10;
+pub const MAX_INCLUDE_DEPTH: usize = 3;
+/// Names in one sparse fieldset.
+pub const MAX_FIELDS: usize = 64;
+/// The longest query string read; a longer one answers 414.
+pub const MAX_QUERY_LENGTH: usize = 8_192;
 
 /// Which parameters an endpoint understands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +114,7 @@ pub fn parse(
     {
         let mut query = Query::default();
         let mut seen: Vec<String> = Vec::new();
+        let mut values = 0;
         for (key, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
             let (key, value) = (key.into_owned(), value.into_owned());
             if seen.contains(&key) {
@@ -126,8 +143,19 @@ pub fn parse(
                     query.fields.0.insert(type_name.to_string(), fields);
                 }
                 _ if allowed == Allowed::List && key.starts_with("filter[q][") && key.ends_with(']') => {
+                    if query.filters.len() == MAX_FILTERS {
+                        return Err(ApiError::filter(&key, format!("A request takes at most {MAX_FILTERS} filters.")));
+                    }
                     let expression = &key["filter[q][".len()..key.len() - 1];
-                    query.filters.push(parse_filter(spec, &key, expression, &value)?);
+                    let filter = parse_filter(spec, &key, expression, &value)?;
+                    values += filter.terms.iter().map(|(_, operand)| operand_values(operand)).sum::<usize>();
+                    if values > MAX_FILTER_VALUES {
+                        return Err(ApiError::filter(
+                            &key,
+                            format!("The filters of a request take at most {MAX_FILTER_VALUES} values in all."),
+                        ));
+                    }
+                    query.filters.push(filter);
                 }
                 _ => {
                     let detail = match allowed {
@@ -142,6 +170,14 @@ pub fn parse(
             query.pairs.push((key, value));
         }
         Ok(query)
+    }
+}
+
+/// How many values an operand binds.
+fn operand_values(operand: &Operand) -> usize {
+    match operand {
+        Operand::List(items) => items.len(),
+        _ => 1,
     }
 }
 
@@ -166,6 +202,9 @@ fn split_list(key: &str, value: &str) -> Result<Vec<String>, ApiError> {
 
 fn parse_include(catalog: &dyn Catalog, spec: &'static ResourceSpec, value: &str) -> Result<IncludeTree, ApiError> {
     let mut tree = IncludeTree::default();
+    if value.split(',').count() > MAX_INCLUDE_PATHS {
+        return Err(ApiError::parameter("include", format!("include takes at most {MAX_INCLUDE_PATHS} paths.")));
+    }
     for path in value.split(',').map(str::trim) {
         if path.is_empty() {
             return Err(ApiError::parameter("include", "include has an empty relationship path."));
@@ -173,6 +212,12 @@ fn parse_include(catalog: &dyn Catalog, spec: &'static ResourceSpec, value: &str
         let mut current = spec;
         let mut names = Vec::new();
         let segments: Vec<&str> = path.split('.').collect();
+        if segments.len() > MAX_INCLUDE_DEPTH {
+            return Err(ApiError::parameter(
+                "include",
+                format!("{path:?}: an include path follows at most {MAX_INCLUDE_DEPTH} relationships."),
+            ));
+        }
         for (index, segment) in segments.iter().enumerate() {
             let relationship = current.relationship(segment).ok_or_else(|| {
                 ApiError::parameter(
@@ -193,7 +238,10 @@ fn parse_include(catalog: &dyn Catalog, spec: &'static ResourceSpec, value: &str
 }
 
 fn parse_sort(spec: &'static ResourceSpec, value: &str) -> Result<Vec<Sort>, ApiError> {
-    let mut sort = Vec::new();
+    let mut sort: Vec<Sort> = Vec::new();
+    if value.split(',').count() > MAX_SORT_KEYS {
+        return Err(ApiError::parameter("sort", format!("sort takes at most {MAX_SORT_KEYS} fields.")));
+    }
     for item in value.split(',').map(str::trim) {
         let (name, descending) = match item.strip_prefix('-') {
             Some(name) => (name, true),
@@ -212,6 +260,9 @@ fn parse_fieldset(catalog: &dyn Catalog, key: &str, type_name: &str, value: &str
         .spec(type_name)
         .ok_or_else(|| ApiError::parameter(key, format!("{type_name:?} is not a resource type.")))?;
     let mut fields = Vec::new();
+    if value.split(',').count() > MAX_FIELDS {
+        return Err(ApiError::parameter(key, format!("{key} takes at most {MAX_FIELDS} names.")));
+    }
     for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if !spec.has_field(name) {
             return Err(ApiError::parameter(key, format!("{name:?} is not a field of {type_name}.")));
@@ -224,6 +275,11 @@ fn parse_fieldset(catalog: &dyn Catalog, key: &str, type_name: &str, value: &str
 /// Splits `name_or_slug_cont` into its fields, joiner and predicate. Attribute names may hold
 /// underscores, so each reading is checked against the allow-list rather than split blindly.
 fn parse_filter(spec: &'static ResourceSpec, key: &str, expression: &str, value: &str) -> Result<Filter, ApiError> {
+    // Each joined attribute is tried at every split point: bound the work before it starts.
+    let joined = expression.matches("_or_").count() + expression.matches("_and_").count();
+    if joined >= MAX_FILTER_TERMS {
+        return Err(ApiError::filter(key, format!("A filter joins at most {MAX_FILTER_TERMS} attributes.")));
+    }
     for (suffix, predicate) in PREDICATES {
         let Some(fields) = expression.strip_suffix(suffix).and_then(|s| s.strip_suffix('_')) else { continue };
         let Some((fields, any)) = split_fields(spec, fields) else { continue };
