@@ -54,7 +54,7 @@ pub async fn bootstrap_user(database: &Database, email: &str) -> Result<Option<C
             match users::create(conn, &email, "Admin", "User") {
                 Ok((_, credentials)) => Ok(Some(credentials)),
                 // Another instance bootstrapped first.
-                Err(crate::error::ApiError::Validation(_)) if users::count(conn)? > 0 => Ok(None),
+                Err(crate::error::ApiError::Conflict { .. }) if users::count(conn)? > 0 => Ok(None),
                 Err(other) => Err(other),
             }
         })

@@ -13,7 +13,7 @@ use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::api_scopes::{ApiScope, ApiScopes};
 use crate::resources::model::{common_changes, new_row, row, stored, Resource};
-use crate::resources::write::{refuse, Create, Delete, Tx, Update};
+use crate::resources::write::{duplicate, Create, Delete, Tx, Update};
 use crate::spec::*;
 
 pub struct ApiResources;
@@ -157,7 +157,7 @@ fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
 }
 
 fn identifier_taken() -> ApiError {
-    refuse("identifier", "Another API resource of this organization has this identifier.")
+    duplicate("identifier", "Another API resource of this organization has this identifier.")
 }
 
 /// At most one default resource per organization: setting one clears the others.

@@ -10,7 +10,7 @@ use crate::domain::{parse_scope_name, parse_text};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, new_row, row, stored, Resource};
-use crate::resources::write::{refuse, required_link, Create, Delete, Tx, Update};
+use crate::resources::write::{duplicate, required_link, Create, Delete, Tx, Update};
 use crate::spec::*;
 
 pub struct ApiScopes;
@@ -74,7 +74,7 @@ fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
 /// Scope names are unique within their API resource.
 fn check_name(tx: &mut Tx, resource_id: &str, name: &str, other_than: &str) -> Result<(), ApiError> {
     if tx.taken("api_scopes", &[("api_resource_id", resource_id), ("name", name)], other_than)? {
-        return Err(refuse("name", "This API resource already has a scope with this name."));
+        return Err(duplicate("name", "This API resource already has a scope with this name."));
     }
     Ok(())
 }

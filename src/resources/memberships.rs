@@ -18,7 +18,7 @@ use crate::resources::membership_profiles::MembershipProfiles;
 use crate::resources::model::{common_changes, row, stored, Resource};
 use crate::resources::roles::{self, Roles};
 use crate::resources::users::{self, User};
-use crate::resources::write::{forbid, refuse, required_link, Create, Delete, Tx, Update};
+use crate::resources::write::{duplicate, forbid, required_link, Create, Delete, Tx, Update};
 use crate::spec::*;
 
 pub struct Memberships;
@@ -176,7 +176,7 @@ impl Create for Memberships {
             None => None,
         };
         if by_email(tx.conn, &organization_id, &new.email)?.is_some() {
-            return Err(refuse("user_email", "This email already has a membership in this organization."));
+            return Err(duplicate("user_email", "This email already has a membership in this organization."));
         }
         let user = users::find_by_email(tx.conn, &new.email)?;
         let access_scope = new

@@ -263,8 +263,9 @@ impl Create for Organizations {
     }
 }
 
-/// The first of `base`, `base-2`, `base-3`… that no organization uses.
-fn free_slug(tx: &mut Tx, base: &str) -> Result<String, ApiError> {
+/// The first of `base`, `base-2`, `base-3`… past `base-<after>` that no committed organization
+/// uses.
+fn free_slug(tx: &mut Tx, base: &str, after: usize) -> Result<(String, usize), ApiError> {
     #[derive(QueryableByName)]
     struct Slug {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -274,17 +275,28 @@ fn free_slug(tx: &mut Tx, base: &str) -> Result<String, ApiError> {
     let mut sql = Sql::new("SELECT slug FROM organizations WHERE slug = ");
     sql.text(base).push(" OR slug LIKE ").text(format!("{base}-%"));
     let taken: std::collections::HashSet<String> = sql.load::<Slug>(tx.conn)?.into_iter().map(|s| s.slug).collect();
-    Ok((1..)
-        .map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") })
-        .find(|c| !taken.contains(c))
+    Ok((after + 1..)
+        .map(|n| (if n == 1 { base.to_string() } else { format!("{base}-{n}") }, n))
+        .find(|(c, _)| !taken.contains(c))
         .unwrap_or_default())
 }
 
-/// Two requests racing for one slug both succeed: the loser of the unique index tries the next.
+/// Requests racing for one slug all succeed: the loser of the unique index tries a number past
+/// the one it lost with (others still in flight are invisible until they commit), and after a
+/// few losses a random suffix, which no racer shares.
 fn insert_with_free_slug(tx: &mut Tx, mut organization: Organization) -> Result<Organization, ApiError> {
     let base = organization.slug.clone();
-    for _ in 0..10 {
-        organization.slug = free_slug(tx, &base)?;
+    let mut tried = 0;
+    for attempt in 0..12 {
+        organization.slug = if attempt < 4 {
+            let (slug, n) = free_slug(tx, &base, tried)?;
+            tried = n;
+            slug
+        } else {
+            let suffix = crate::domain::secrets::generate_client_id().to_lowercase();
+            let suffix: String = suffix.chars().filter(char::is_ascii_alphanumeric).take(6).collect();
+            format!("{}-{suffix}", base.chars().take(MAX_SLUG - 7).collect::<String>())
+        };
         organization.domain = format!("{}.{}", organization.slug, tx.domain_suffix);
         // A savepoint, so a unique violation leaves the transaction usable.
         let inserted = tx.conn.transaction(|c| Organizations::insert(c, &organization));

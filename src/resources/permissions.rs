@@ -11,7 +11,7 @@ use crate::domain::{new_id, now};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, row, stored, Resource};
-use crate::resources::write::{refuse, required_link, Create, Tx, Update};
+use crate::resources::write::{duplicate, required_link, Create, Tx, Update};
 use crate::spec::*;
 
 pub struct Permissions;
@@ -178,7 +178,10 @@ impl Create for Permissions {
             return Err(builtin_role_refusal());
         }
         if tx.taken("permissions", &[("role_id", &new.role_id), ("subject", &new.subject)], "")? {
-            return Err(refuse("subject", "This role already has a permission for this subject; update it instead."));
+            return Err(duplicate(
+                "subject",
+                "This role already has a permission for this subject; update it instead.",
+            ));
         }
         let mut permission = base(&new.role_id, &place.organization_id, RoleKind::Custom, &new.subject);
         [permission.can_create, permission.can_read, permission.can_update, permission.can_destroy] = new.flags;

@@ -18,7 +18,7 @@ use crate::domain::{new_id, now, parse_email, parse_text};
 use crate::error::{ApiError, Invalid};
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, row, stored, Resource};
-use crate::resources::write::{Tx, Update};
+use crate::resources::write::{duplicate, Tx, Update};
 use crate::spec::query::Value;
 use crate::spec::*;
 
@@ -152,7 +152,7 @@ pub fn create(
         return Err(ApiError::Validation(problems));
     };
     if find_by_email(conn, &email)?.is_some() {
-        return Err(ApiError::invalid(Invalid::attribute("email", "A user with this email already exists.")));
+        return Err(duplicate("email", "A user with this email already exists."));
     }
     let credentials = Credentials { client_id: generate_client_id(), client_secret: generate_client_secret().into() };
     let now = now();
@@ -270,7 +270,7 @@ impl Update for Users {
 
 fn taken(conn: &mut AnyConnection, email: &str, user_id: &str) -> Result<(), ApiError> {
     if find_by_email(conn, email)?.is_some_and(|u| u.id != user_id) {
-        return Err(ApiError::invalid(Invalid::attribute("email", "A user with this email already exists.")));
+        return Err(duplicate("email", "A user with this email already exists."));
     }
     Ok(())
 }

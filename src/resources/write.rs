@@ -238,6 +238,12 @@ pub fn refuse(name: &str, detail: impl Into<String>) -> ApiError {
     ApiError::invalid(Invalid::attribute(name, detail))
 }
 
+/// A unique value another record holds already: 409 at the attribute, the same answer whether a
+/// check finds it first or the database's unique index does (under a race).
+pub fn duplicate(name: &str, detail: impl Into<String>) -> ApiError {
+    ApiError::Conflict { detail: detail.into(), location: Source::attribute(name) }
+}
+
 /// A refusal that names no member of the request.
 pub fn forbid(detail: impl Into<String>) -> ApiError {
     ApiError::Forbidden { detail: detail.into(), location: Source::None }

@@ -368,7 +368,7 @@ async fn roles_permissions_and_memberships_keep_their_rules() {
         "relationships": {"organization": org, "role": linkage("roles", &f.custom_role)}}}),
         )
         .await;
-    assert_eq!(response.status, 422);
+    assert_eq!(response.status, 409, "a duplicate is a conflict");
     assert_eq!(response.error()["source"]["pointer"], "/data/attributes/user_email");
     // Missing relationships and unknown subjects.
     let response = app.post("/api/roles", &json!({"data": {"type": "roles", "attributes": {"name": "R"}}})).await;

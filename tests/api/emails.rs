@@ -92,7 +92,7 @@ async fn an_expired_code_is_refused_and_a_taken_address_too() {
     let app = spawn_app().await;
     app.user("taken@example.com").await;
     let response = app.patch("/api/user", &email("Taken@example.com")).await;
-    assert_eq!(response.status, 422, "{}", response.text);
+    assert_eq!(response.status, 409, "{}", response.text);
     assert_eq!(response.error()["source"]["pointer"], "/data/attributes/email");
     assert!(app.mails_to("taken@example.com").iter().all(|m| !m.subject.starts_with("Confirm")));
 
@@ -153,7 +153,7 @@ async fn a_pending_invitation_cannot_be_taken_by_changing_ones_email() {
         .collect();
     assert_eq!(codes.len(), 2, "one code for the attacker's change, one for the victim's");
     let response = app.write_as(&attacker, Method::PATCH, "/api/user", &code(&codes[0])).await;
-    assert_eq!(response.status, 422, "{}", response.text);
+    assert_eq!(response.status, 409, "{}", response.text);
     assert_eq!(response.error()["source"]["pointer"], "/data/attributes/email");
 }
 
