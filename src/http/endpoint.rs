@@ -6,7 +6,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::{ApiError, Source};
 use crate::http::oauth::error::OAuthError;
@@ -15,10 +15,10 @@ use crate::jsonapi::text;
 
 /// A `web::Resource` that answers 405 with an `Allow` header for methods it does not route.
 pub fn resource(path: &str, allow: String) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move || {
+    web::resource(path).default_service(web::to(move |request: HttpRequest| {
         let allow = allow.clone();
         async move {
-            let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+            let mut response = refusal(&request, &ApiError::MethodNotAllowed);
             if let Ok(value) = header::HeaderValue::from_str(&allow) {
                 response.headers_mut().insert(header::ALLOW, value);
             }
@@ -27,9 +27,18 @@ pub fn resource(path: &str, allow: String) -> actix_web::Resource {
     }))
 }
 
-/// Unknown paths anywhere: a 404 errors document.
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::RouteNotFound)
+/// Unknown paths anywhere: a 404 errors document (an OAuth error under `/oauth`).
+pub async fn not_found(request: HttpRequest) -> HttpResponse {
+    refusal(&request, &ApiError::RouteNotFound)
+}
+
+/// `error` as the path's kind of error document: OAuth's under `/oauth`, JSON:API's elsewhere.
+pub fn refusal(request: &HttpRequest, error: &ApiError) -> HttpResponse {
+    if request.path().starts_with("/oauth/") {
+        OAuthError::refusal(error).response()
+    } else {
+        actix_web::ResponseError::error_response(error)
+    }
 }
 
 /// The boundary for text in the request line: a path or query parameter that is not UTF-8, or

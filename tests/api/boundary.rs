@@ -139,3 +139,38 @@ async fn queries_are_bounded_and_what_fits_works() {
     assert_eq!(response.status, 400, "{}", response.text);
     assert_eq!(response.error()["code"], "QUERY_TOO_LONG");
 }
+
+/// Every refusal on `/oauth` is an OAuth error with `error` and an `errors` array, whatever
+/// refused it (issue 12, item 3); under `/api`, a JSON:API errors document.
+#[actix_rt::test]
+async fn refusals_take_the_shape_of_their_path() {
+    let app = spawn_app().await;
+    let big = "a".repeat(2 << 20);
+    let cases = [
+        (app.send(app.anonymous(Method::GET, "/oauth/token"), None).await, 405),
+        (app.send(app.anonymous(Method::POST, "/oauth/nothing-here"), None).await, 404),
+        (
+            app.send(
+                app.anonymous(Method::POST, "/oauth/token").insert_header(("content-type", "application/json")),
+                Some(big.clone()),
+            )
+            .await,
+            413,
+        ),
+        (app.send(app.anonymous(Method::GET, "/oauth/revoke"), None).await, 405),
+    ];
+    for (response, status) in cases {
+        assert_eq!(response.status, status, "{}", response.text);
+        let body = response.json();
+        assert!(body["error"].is_string(), "{}", response.text);
+        assert_eq!(body["errors"][0]["status"], status.to_string(), "{}", response.text);
+    }
+    let allow = app.send(app.anonymous(Method::GET, "/oauth/token"), None).await.header("allow");
+    assert_eq!(allow.as_deref(), Some("POST"));
+    let response = app.raw(Method::POST, "/api/organizations", Some(MEDIA_TYPE), &big).await;
+    assert_eq!(response.status, 413, "{}", response.text);
+    assert_eq!(response.error()["code"], "PAYLOAD_TOO_LARGE");
+    let response = app.get("/api/nothing-here").await;
+    assert_eq!(response.status, 404);
+    assert_eq!(response.error()["code"], "NOT_FOUND");
+}

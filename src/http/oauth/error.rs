@@ -48,6 +48,22 @@ impl OAuthError {
         }
     }
 
+    /// A refusal met on an OAuth endpoint before its own rules (a body too large, a method not
+    /// allowed, an unknown path), in OAuth's shape and with its own status.
+    pub fn refusal(error: &ApiError) -> Self {
+        let status = actix_web::ResponseError::status_code(error);
+        let code = match status.as_u16() {
+            401 => "invalid_client",
+            429 => "too_many_requests",
+            503 => "temporarily_unavailable",
+            500.. => "server_error",
+            _ => "invalid_request",
+        };
+        let document = error.document_body();
+        let detail = document["errors"][0]["detail"].as_str().unwrap_or("The request was refused.").to_string();
+        Self::new(status, code, detail)
+    }
+
     pub fn response(&self) -> HttpResponse {
         let body = json!({
             "error": self.error,

@@ -16,7 +16,11 @@ use crate::jsonapi::media::Body;
 use crate::resources::api_resources::{self, ApiResource};
 use crate::resources::users;
 
-pub async fn token(state: State, request: HttpRequest, body: Body) -> HttpResponse {
+pub async fn token(state: State, request: HttpRequest, body: Result<Body, ApiError>) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body,
+        Err(refused) => return OAuthError::refusal(&refused).response(),
+    };
     match grant(&state, &request, &body.0).await {
         Ok(response) => response,
         Err(error) => error.response(),

@@ -17,7 +17,11 @@ use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::api_resources;
 use crate::resources::model::Resource;
 
-pub async fn introspect(state: State, request: HttpRequest, body: Body) -> HttpResponse {
+pub async fn introspect(state: State, request: HttpRequest, body: Result<Body, ApiError>) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body,
+        Err(refused) => return OAuthError::refusal(&refused).response(),
+    };
     match introspection(&state, &request, &body.0).await {
         Ok(answer) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(answer),
         Err(error) => error.response(),

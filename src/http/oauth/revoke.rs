@@ -6,13 +6,18 @@ use serde_json::json;
 
 use crate::auth::tokens::{verify, Claims, TokenError};
 use crate::db::schema::revoked_tokens;
+use crate::error::ApiError;
 use crate::http::oauth::client::authenticate;
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
 use crate::http::state::State;
 use crate::jsonapi::media::Body;
 
-pub async fn revoke(state: State, request: HttpRequest, body: Body) -> HttpResponse {
+pub async fn revoke(state: State, request: HttpRequest, body: Result<Body, ApiError>) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body,
+        Err(refused) => return OAuthError::refusal(&refused).response(),
+    };
     match revoke_token(&state, &request, &body.0).await {
         // RFC 7009 §2.2: 200 whether or not the token was valid.
         Ok(()) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({})),
