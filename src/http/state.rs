@@ -47,8 +47,8 @@ impl AppState {
         Links { base: &self.api_base }
     }
 
-    /// Runs `work` with the caller authenticated on the same pooled connection, on the
-    /// blocking pool: one hop per request.
+    /// Runs `work` with the caller authenticated on the same pooled connection, in one read
+    /// (`Database::read`: in place on SQLite, one hop to the blocking pool on PostgreSQL).
     pub async fn as_caller<T, F>(&self, session: Session, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -56,7 +56,7 @@ impl AppState {
     {
         let grants = self.grants.clone();
         self.db
-            .run(move |conn| {
+            .read(move |conn| {
                 let mut caller = Caller::authenticate(conn, &session, &grants)?;
                 work(conn, &mut caller)
             })
