@@ -109,12 +109,13 @@ pub struct Settings {
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", global = true)]
     pub trusted_proxies: TrustedProxies,
 
-    /// Threads that hash and verify secrets with argon2; defaults to the number of cores.
+    /// Threads that hash and verify secrets with argon2; defaults to the number of cores less
+    /// one (at least one), so reads always have a core.
     #[arg(long, env = "HASH_THREADS", global = true)]
     pub hash_threads: Option<usize>,
 
     /// argon2 jobs that may wait for a thread; past it, a grant answers 503 at once. Defaults to
-    /// four a thread.
+    /// four a core.
     #[arg(long, env = "HASH_QUEUE", global = true)]
     pub hash_queue: Option<usize>,
 

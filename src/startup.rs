@@ -77,8 +77,11 @@ impl Application {
         .map_err(|e| e.to_string())??;
         let mailer = Mailer::new(&settings.mail_url(), &settings.mail_from)?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let threads = settings.hash_threads.unwrap_or(cores).max(1);
-        let hashing = HashingPool::new(threads, settings.hash_queue.unwrap_or(threads * 4));
+        // One core is left to everything else: measured on a 2-core machine, a busy loop on
+        // every core, even in SCHED_IDLE, multiplies the p99 of reads by 5; on all but one, by
+        // about 1 (`make bench`).
+        let threads = settings.hash_threads.unwrap_or(cores.saturating_sub(1)).max(1);
+        let hashing = HashingPool::new(threads, settings.hash_queue.unwrap_or(cores * 4));
         // The stand-in hash an unknown client id is checked against, made now so the first one
         // costs what every other does.
         web::block(crate::domain::secrets::decoy_hash).await.map_err(|e| e.to_string())?;
