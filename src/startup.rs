@@ -117,8 +117,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(from_fn(http::endpoint::check_text))
-                .wrap(from_fn(http::limits::rate_limit))
-                .wrap(from_fn(http::context::request_id))
+                .wrap(from_fn(http::middleware::rate_limit))
+                .wrap(from_fn(http::middleware::request_id))
                 .configure(http::oauth::configure)
                 .service(
                     web::scope("/api")

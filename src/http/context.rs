@@ -1,20 +1,15 @@
-//! Where a request comes from, as the audit trail records it: its id (`X-Request-Id` both
-//! ways), the client's address (the peer's; `X-Forwarded-For` only from a trusted proxy) and
-//! user agent.
+//! Where a request comes from, as the audit trail records it: its id, the client's address
+//! (the peer's; `X-Forwarded-For` only from a trusted proxy) and user agent. The middleware
+//! that finds them is in `middleware.rs`.
 
 use std::future::{ready, Ready};
 use std::net::IpAddr;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
 use crate::domain::audit::Audit;
 use crate::domain::policy::{Caller, Session};
 use crate::error::ApiError;
-use crate::http::state::State;
 
 /// What a version records about the request that made a change.
 #[derive(Debug, Clone)]
@@ -24,46 +19,6 @@ pub struct RequestContext {
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: String,
-}
-
-/// A request id for every request, in `X-Request-Id` both ways (a sane one sent by the client
-/// is kept, so a trace can span services).
-pub async fn request_id(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let given = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            (8..=128).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-        .map(String::from);
-    let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let peer = request.peer_addr().map(|a| a.ip());
-    let client_ip = match request.app_data::<State>() {
-        Some(state) => {
-            state.limits.client_ip(peer, request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
-        }
-        None => peer,
-    };
-    let context = RequestContext {
-        client_ip,
-        ip_address: client_ip.map(|ip| ip.to_string()),
-        user_agent: request
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(512).collect()),
-        request_id: id.clone(),
-    };
-    request.extensions_mut().insert(context);
-    let mut response = next.call(request).await?;
-    if let Ok(value) = header::HeaderValue::from_str(&id) {
-        response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
-    }
-    Ok(response)
 }
 
 impl FromRequest for RequestContext {

@@ -16,17 +16,12 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpResponse};
+use actix_web::HttpResponse;
 use ipnet::IpNet;
 
 use crate::error::ApiError;
-use crate::http::context::RequestContext;
 use crate::http::oauth::error::OAuthError;
-use crate::http::state::State;
 
 /// At most `count` requests in any `interval`; `None` is no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +174,7 @@ pub enum Bucket {
 }
 
 impl Bucket {
-    fn of(method: &Method, path: &str) -> Bucket {
+    pub fn of(method: &Method, path: &str) -> Bucket {
         match (method, path.starts_with("/oauth/")) {
             (&Method::GET | &Method::HEAD | &Method::OPTIONS, _) => Bucket::Reads,
             (_, true) => Bucket::Token,
@@ -196,7 +191,7 @@ pub struct RateLimits {
     /// Failed client authentications per client id.
     pub client_failures: Option<Limit>,
     pub trusted_proxies: Vec<IpNet>,
-    by_address: SlidingWindows<(Bucket, IpAddr)>,
+    pub by_address: SlidingWindows<(Bucket, IpAddr)>,
     failures: SlidingWindows<String>,
 }
 
@@ -238,7 +233,7 @@ impl RateLimits {
         Some(client)
     }
 
-    fn limit(&self, bucket: Bucket) -> Option<Limit> {
+    pub fn limit(&self, bucket: Bucket) -> Option<Limit> {
         match bucket {
             Bucket::Token => self.token,
             Bucket::Reads => self.reads,
@@ -265,7 +260,7 @@ impl RateLimits {
     }
 }
 
-fn set_headers(headers: &mut header::HeaderMap, decision: &Decision) {
+pub fn set_headers(headers: &mut header::HeaderMap, decision: &Decision) {
     let number = |n: u64| header::HeaderValue::from(n);
     headers.insert(header::HeaderName::from_static("x-ratelimit-limit"), number(decision.limit.count as u64));
     headers.insert(header::HeaderName::from_static("x-ratelimit-interval"), number(decision.limit.interval.as_secs()));
@@ -288,36 +283,6 @@ pub fn too_many(path: &str, decision: &Decision) -> HttpResponse {
     response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(decision.retry_after.max(1)));
     set_headers(response.headers_mut(), decision);
     response
-}
-
-/// The middleware: counts each request against its bucket's limit for the client's address.
-pub async fn rate_limit(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let decision = match (request.app_data::<State>(), request.extensions().get::<RequestContext>()) {
-        (Some(state), Some(context)) => {
-            let bucket = Bucket::of(request.method(), request.path());
-            match (state.limits.limit(bucket), context.client_ip) {
-                (Some(limit), Some(ip)) => Some(state.limits.by_address.hit(&(bucket, ip), &limit, Instant::now())),
-                _ => None,
-            }
-        }
-        _ => None,
-    };
-    match decision {
-        Some(decision) if !decision.allowed => {
-            let response = too_many(request.path(), &decision);
-            Ok(request.into_response(response).map_into_right_body())
-        }
-        decision => {
-            let mut response = next.call(request).await?.map_into_left_body();
-            if let Some(decision) = decision {
-                set_headers(response.headers_mut(), &decision);
-            }
-            Ok(response)
-        }
-    }
 }
 
 /// `TRUSTED_PROXIES`: addresses and CIDR ranges, comma-separated.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod context;
 pub mod endpoint;
 pub mod limits;
+pub mod middleware;
 pub mod oauth;
 pub mod read;
 pub mod state;
