@@ -77,6 +77,18 @@ fn openssl_rsa2048_signs(cores: usize, seconds: u64) -> Option<f64> {
     line.split_whitespace().skip(3).find(|field| !field.ends_with('s')).and_then(|v| v.parse().ok())
 }
 
+/// One grant with `basic` credentials, so the instance at `url` has verified the secret.
+async fn warm_up(client: &awc::Client, url: &str, basic: &str) {
+    let response = client
+        .post(url)
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .insert_header(("authorization", format!("Basic {basic}")))
+        .send_body("grant_type=client_credentials")
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "the warm-up grant succeeds");
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.partial_cmp(b).unwrap());
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
@@ -326,14 +338,7 @@ async fn run() {
     let grant_url = format!("{base}/oauth/token");
     // Warm means this instance verified the secret before: one grant first (wrk's first
     // request() call is its set-up, so the cold pass may skip the first entry).
-    let response = client
-        .post(grant_url.clone())
-        .insert_header(("content-type", "application/x-www-form-urlencoded"))
-        .insert_header(("authorization", format!("Basic {}", basic(&pool[0].0, &pool[0].1))))
-        .send_body("grant_type=client_credentials")
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "the warm-up grant succeeds");
+    warm_up(&client, &grant_url, &basic(&pool[0].0, &pool[0].1)).await;
     let (cold, warm) = web::block(move || {
         // One pass over the pool: every grant is the first for its credential.
         let cold = wrk(&grant_url, seconds, 4, Some(&cold_script), false);
@@ -381,14 +386,7 @@ async fn run() {
     let all_cores = Application::build(settings).await.expect("starting a second instance");
     let all_cores_url = format!("{}/oauth/token", all_cores.public_url());
     actix_web::rt::spawn(all_cores.server());
-    let response = client
-        .post(all_cores_url.clone())
-        .insert_header(("content-type", "application/x-www-form-urlencoded"))
-        .insert_header(("authorization", format!("Basic {}", basic(&pool[0].0, &pool[0].1))))
-        .send_body("grant_type=client_credentials")
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "the warm-up grant succeeds");
+    warm_up(&client, &all_cores_url, &basic(&pool[0].0, &pool[0].1)).await;
     let script = warm_script_all.clone();
     let (warm_all, signs) = web::block(move || {
         let warm =

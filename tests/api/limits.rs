@@ -21,6 +21,21 @@ async fn grant(app: &TestApp, client_id: &str, secret: &str, forwarded_for: Opti
     app.send(request, Some(body.to_string())).await
 }
 
+/// The address the audit trail records for an organization made with `X-Forwarded-For`.
+async fn audited_address(app: &TestApp, forwarded_for: &str) -> Value {
+    let request = app
+        .request(Method::POST, "/api/organizations")
+        .insert_header(("content-type", crate::helpers::MEDIA_TYPE))
+        .insert_header(("x-forwarded-for", forwarded_for.to_string()));
+    let created = app
+        .send(request, Some(json!({"data": {"type": "organizations", "attributes": {"name": "Acme"}}}).to_string()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json()["data"]["id"].as_str().unwrap().to_string();
+    let versions = app.get(&format!("/api/organizations/{id}/versions")).await.json();
+    versions["data"][0]["attributes"]["ip_address"].clone()
+}
+
 fn headers(response: &TestResponse) -> (Option<String>, Option<String>, Option<String>) {
     (
         response.header("x-ratelimit-limit"),
@@ -87,32 +102,13 @@ async fn forwarded_for_counts_only_from_a_trusted_proxy() {
     assert_eq!(grant(&app, &app.client_id, &app.client_secret, Some("203.0.113.1")).await.status, 200);
     assert_eq!(grant(&app, &app.client_id, &app.client_secret, Some("203.0.113.1")).await.status, 429);
     // The audit trail records the address the trusted proxy forwarded.
-    let request = app
-        .request(Method::POST, "/api/organizations")
-        .insert_header(("content-type", crate::helpers::MEDIA_TYPE))
-        .insert_header(("x-forwarded-for", "198.51.100.7"));
-    let created = app
-        .send(request, Some(json!({"data": {"type": "organizations", "attributes": {"name": "Acme"}}}).to_string()))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let id = created.json()["data"]["id"].as_str().unwrap().to_string();
-    let versions = app.get(&format!("/api/organizations/{id}/versions")).await.json();
-    assert_eq!(versions["data"][0]["attributes"]["ip_address"], "198.51.100.7");
+    assert_eq!(audited_address(&app, "198.51.100.7").await, "198.51.100.7");
 }
 
 #[actix_rt::test]
 async fn the_audit_trail_ignores_a_forwarded_for_from_anyone_else() {
     let app = spawn_app_with(|_| {}).await;
-    let request = app
-        .request(Method::POST, "/api/organizations")
-        .insert_header(("content-type", crate::helpers::MEDIA_TYPE))
-        .insert_header(("x-forwarded-for", "198.51.100.7"));
-    let created = app
-        .send(request, Some(json!({"data": {"type": "organizations", "attributes": {"name": "Acme"}}}).to_string()))
-        .await;
-    let id = created.json()["data"]["id"].as_str().unwrap().to_string();
-    let versions = app.get(&format!("/api/organizations/{id}/versions")).await.json();
-    assert_eq!(versions["data"][0]["attributes"]["ip_address"], "127.0.0.1");
+    assert_eq!(audited_address(&app, "198.51.100.7").await, "127.0.0.1");
 }
 
 /// Past the failure limit a client id is refused without a look at the secret, known or
