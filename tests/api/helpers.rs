@@ -19,8 +19,17 @@ pub enum TestDatabase {
     Postgres { admin_url: String, name: String },
 }
 
+/// Which database a test server runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL when `TEST_DATABASE_URL` is set, SQLite otherwise.
+    Default,
+    /// SQLite, whatever `TEST_DATABASE_URL` says.
+    Sqlite,
+}
+
 impl TestDatabase {
-    fn create() -> (TestDatabase, String) {
+    fn create(backend: Backend) -> (TestDatabase, String) {
         let suffix: String = {
             use rand::Rng;
             rand::thread_rng()
@@ -29,7 +38,8 @@ impl TestDatabase {
                 .map(|c| (c as char).to_ascii_lowercase())
                 .collect()
         };
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        let postgres = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+        match postgres.filter(|_| backend == Backend::Default) {
             Some(admin_url) => {
                 let name = format!("provisioning_test_{suffix}");
                 let mut conn = PgConnection::establish(&admin_url)
@@ -196,7 +206,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server whose settings `adjust` changes first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let (database, database_url) = TestDatabase::create();
+    spawn_app_on(Backend::Default, adjust).await
+}
+
+/// A server on `backend`, whose settings `adjust` changes first.
+pub async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let (database, database_url) = TestDatabase::create(backend);
     let outbox = Outbox(std::env::temp_dir().join(format!("provisioning-outbox-{}", uuid::Uuid::new_v4())));
     let mut settings = Settings::local(&database_url);
     settings.mail_url = Some(format!("file://{}", outbox.0.display()));

@@ -11,6 +11,7 @@ mod creating;
 mod credentials;
 mod emails;
 mod errors;
+mod hostile;
 mod jsonapi_rules;
 mod limits;
 mod listing;
