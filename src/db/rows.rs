@@ -4,8 +4,9 @@
 
 use diesel::{QueryResult, QueryableByName};
 
-use crate::db::sql::{Counted, Select, Sql};
-use crate::db::{AnyConnection, MultiBackend};
+use crate::db::sql::{Count, Counted, Select, Sql, EXACT_COUNT_UP_TO};
+use crate::db::{AnyConnection, Backend, MultiBackend};
+use crate::spec::query::Total;
 
 pub trait Row: QueryableByName<MultiBackend> + Send + 'static {}
 
@@ -21,13 +22,44 @@ pub fn load<R: Row>(conn: &mut AnyConnection, select: &Select) -> QueryResult<Ve
 }
 
 /// One page and the number of rows its conditions match, in one round trip; a second only
-/// when the page lies past the last row (then the window function has no row to ride on).
-pub fn page<R: Row>(conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<R>, i64)> {
+/// when the page lies past the last row (then the count has no row to ride on) or the count
+/// passes `EXACT_COUNT_UP_TO` (then an estimate).
+pub fn page<R: Row>(conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<R>, Total)> {
     let rows: Vec<Counted<R>> = select.counted_rows().load(conn)?;
-    let total = match rows.first() {
+    let bounded = match rows.first() {
         Some(row) => row.total,
-        None if select.offset == 0 => 0,
-        None => select.count().load::<crate::db::sql::Count>(conn)?.first().map_or(0, |c| c.count),
+        None if select.offset == 0 && select.after.is_none() => 0,
+        None => select.bounded_count().load::<Count>(conn)?.first().map_or(0, |c| c.count),
     };
+    let total =
+        if bounded > EXACT_COUNT_UP_TO { estimate(conn, select)? } else { Total { count: bounded, estimated: false } };
     Ok((rows.into_iter().map(|r| r.row).collect(), total))
+}
+
+/// The number of rows of a long list: PostgreSQL's planner estimate (never below what was
+/// counted); SQLite, which keeps none, counts them.
+fn estimate(conn: &mut AnyConnection, select: &Select) -> QueryResult<Total> {
+    if conn.backend() == Backend::Sqlite {
+        let count = select.count().load::<Count>(conn)?.first().map_or(0, |c| c.count);
+        return Ok(Total { count, estimated: false });
+    }
+    let plan: Vec<PlanLine> = select.explain_count().load(conn)?;
+    let planned = plan
+        .first()
+        .and_then(|line| line.text.split(" rows=").nth(1))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse::<i64>().ok())
+        .unwrap_or(0);
+    Ok(Total { count: planned.max(EXACT_COUNT_UP_TO + 1), estimated: true })
+}
+
+/// A line of `EXPLAIN`'s output.
+struct PlanLine {
+    text: String,
+}
+
+impl QueryableByName<MultiBackend> for PlanLine {
+    fn build<'a>(row: &impl diesel::row::NamedRow<'a, MultiBackend>) -> diesel::deserialize::Result<Self> {
+        Ok(PlanLine { text: diesel::row::NamedRow::get::<diesel::sql_types::Text, String>(row, "QUERY PLAN")? })
+    }
 }

@@ -12,7 +12,7 @@ use diesel::sql_types::{BigInt, Bool, Text, Timestamp, Untyped};
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
 use crate::db::{AnyConnection, Backend, MultiBackend};
-use crate::spec::query::{Filter, Operand, Predicate, Sort, Value};
+use crate::spec::query::{total_order, Filter, Operand, Predicate, Sort, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sql {
@@ -180,6 +180,10 @@ impl<R: QueryableByName<MultiBackend>> QueryableByName<MultiBackend> for Counted
     }
 }
 
+/// Counts stop here: a list whose conditions match more rows than this gets an estimate
+/// (`Count::estimated`) rather than a scan of every row on every page.
+pub const EXACT_COUNT_UP_TO: i64 = 10_000;
+
 /// A `SELECT * FROM <table>` with conditions joined by AND, an order and a page.
 #[derive(Debug, Clone, Default)]
 pub struct Select {
@@ -188,6 +192,9 @@ pub struct Select {
     pub order: Vec<Sort>,
     pub limit: Option<i64>,
     pub offset: i64,
+    /// Keyset pagination: only rows after these values of the total order (which is read
+    /// reversed for a cursor that points backwards).
+    pub after: Option<Vec<Option<Value>>>,
 }
 
 impl Select {
@@ -200,34 +207,37 @@ impl Select {
         self
     }
 
-    fn where_clause(&self) -> Sql {
+    fn where_clause(&self, keyset: bool) -> Sql {
         let mut sql = Sql::default();
-        for (i, condition) in self.conditions.iter().enumerate() {
+        let after = self.after.as_ref().filter(|_| keyset).map(|values| after(&total_order(&self.order), values));
+        for (i, condition) in self.conditions.iter().chain(after.as_ref()).enumerate() {
             sql.push(if i == 0 { " WHERE (" } else { " AND (" });
             sql.append(condition.clone()).push(")");
         }
         sql
     }
 
+    /// The total order; NULL sorts as the largest value on both backends (PostgreSQL's way,
+    /// which its default indexes serve).
     fn order_by(&self) -> String {
-        let mut order: Vec<String> = self
-            .order
+        total_order(&self.order)
             .iter()
-            .map(|s| format!("{} {}", quote(s.column), if s.descending { "DESC" } else { "ASC" }))
-            .collect();
-        // A total order, so pages never overlap or skip rows.
-        if !self.order.iter().any(|s| s.column == "id") {
-            if self.order.is_empty() {
-                order.push("\"created_at\" ASC".into());
-            }
-            order.push("\"id\" ASC".into());
-        }
-        order.join(", ")
+            .map(|s| {
+                let nulls = match (s.nullable(), s.descending) {
+                    (false, _) => "",
+                    (true, false) => " NULLS LAST",
+                    (true, true) => " NULLS FIRST",
+                };
+                format!("{} {}{nulls}", quote(s.column), if s.descending { "DESC" } else { "ASC" })
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
-    fn statement(&self, columns: &str) -> Sql {
-        let mut sql = Sql::new(&format!("SELECT {columns} FROM {}", quote(self.table)));
-        sql.append(self.where_clause());
+    fn statement(&self, columns: Sql) -> Sql {
+        let mut sql = Sql::new("SELECT ");
+        sql.append(columns).push(&format!(" FROM {}", quote(self.table)));
+        sql.append(self.where_clause(true));
         sql.push(" ORDER BY ").push(&self.order_by());
         if let Some(limit) = self.limit {
             sql.push(" LIMIT ").bind(Value::Integer(limit)).push(" OFFSET ").bind(Value::Integer(self.offset));
@@ -236,19 +246,79 @@ impl Select {
     }
 
     pub fn rows(&self) -> Sql {
-        self.statement("*")
+        self.statement(Sql::new("*"))
     }
 
-    /// The rows with the count of every row the conditions match, in one statement.
+    /// The rows with the number of rows the conditions match (cursor aside), counted up to
+    /// `EXACT_COUNT_UP_TO + 1`, in one statement.
     pub fn counted_rows(&self) -> Sql {
-        self.statement("*, COUNT(*) OVER () AS total_count")
+        let mut columns = Sql::new("*, (");
+        columns.append(self.bounded_count()).push(") AS total_count");
+        self.statement(columns)
     }
 
-    pub fn count(&self) -> Sql {
-        let mut sql = Sql::new(&format!("SELECT COUNT(*) AS count FROM {}", quote(self.table)));
-        sql.append(self.where_clause());
+    /// `SELECT COUNT(*)` of the conditions, stopping past `EXACT_COUNT_UP_TO`.
+    pub fn bounded_count(&self) -> Sql {
+        let mut sql = Sql::new(&format!("SELECT COUNT(*) AS count FROM (SELECT 1 FROM {}", quote(self.table)));
+        sql.append(self.where_clause(false));
+        sql.push(" LIMIT ").bind(Value::Integer(EXACT_COUNT_UP_TO + 1)).push(") AS bounded");
         sql
     }
+
+    /// Every row the conditions match, counted.
+    pub fn count(&self) -> Sql {
+        let mut sql = Sql::new(&format!("SELECT COUNT(*) AS count FROM {}", quote(self.table)));
+        sql.append(self.where_clause(false));
+        sql
+    }
+
+    /// PostgreSQL's plan for the conditions, whose first line has the planner's row estimate.
+    pub fn explain_count(&self) -> Sql {
+        let mut sql = Sql::new(&format!("EXPLAIN SELECT 1 FROM {}", quote(self.table)));
+        sql.append(self.where_clause(false));
+        sql.uncached()
+    }
+}
+
+/// The rows after `values` in `order`: for each column, the rows equal on the columns before
+/// it and past it on this one. NULL is the largest value. When no column can be NULL and all
+/// go one way, a row comparison, which an index on the columns serves.
+fn after(order: &[Sort], values: &[Option<Value>]) -> Sql {
+    let mut sql = Sql::default();
+    let same_way = order.iter().all(|s| s.descending == order[0].descending);
+    if same_way && order.iter().zip(values).all(|(s, v)| !s.nullable() && v.is_some()) {
+        let columns: Vec<String> = order.iter().map(|s| quote(s.column)).collect();
+        sql.push(&format!("({}) {} (", columns.join(", "), if order[0].descending { "<" } else { ">" }));
+        for (i, value) in values.iter().flatten().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(value.clone());
+        }
+        sql.push(")");
+        return sql;
+    }
+    for (i, (sort, value)) in order.iter().zip(values).enumerate() {
+        sql.push(if i == 0 { "(" } else { " OR (" });
+        for (before, earlier) in order[..i].iter().zip(values) {
+            match earlier {
+                None => sql.push(&format!("{} IS NULL AND ", quote(before.column))),
+                Some(v) => sql.push(&format!("{} = ", quote(before.column))).bind(v.clone()).push(" AND "),
+            };
+        }
+        let column = quote(sort.column);
+        match (value, sort.descending) {
+            (None, false) => sql.push("1 = 0"),
+            (None, true) => sql.push(&format!("{column} IS NOT NULL")),
+            (Some(v), false) if sort.nullable() => {
+                sql.push(&format!("({column} > ")).bind(v.clone()).push(&format!(" OR {column} IS NULL)"))
+            }
+            (Some(v), false) => sql.push(&format!("{column} > ")).bind(v.clone()),
+            (Some(v), true) => sql.push(&format!("{column} < ")).bind(v.clone()),
+        };
+        sql.push(")");
+    }
+    sql
 }
 
 /// `LIKE` patterns match the value literally: `%`, `_` and `\` are escaped.
@@ -506,18 +576,48 @@ mod tests {
             select.rows().render(Backend::Sqlite),
             "SELECT * FROM \"roles\" WHERE (\"organization_id\" IN (?)) ORDER BY \"created_at\" ASC, \"id\" ASC"
         );
-        select.order = vec![Sort { column: "name", descending: true }];
+        select.order = vec![Sort { column: "name", descending: true, kind: Kind::String }];
         select.limit = Some(25);
         select.offset = 50;
         assert_eq!(
             select.counted_rows().render(Backend::Postgres),
-            "SELECT *, COUNT(*) OVER () AS total_count FROM \"roles\" WHERE (\"organization_id\" IN ($1)) \
-             ORDER BY \"name\" DESC, \"id\" ASC LIMIT $2 OFFSET $3"
+            "SELECT *, (SELECT COUNT(*) AS count FROM (SELECT 1 FROM \"roles\" WHERE (\"organization_id\" IN ($1)) \
+             LIMIT $2) AS bounded) AS total_count FROM \"roles\" WHERE (\"organization_id\" IN ($3)) \
+             ORDER BY \"name\" DESC NULLS FIRST, \"id\" ASC LIMIT $4 OFFSET $5"
         );
+        assert_eq!(select.counted_rows().binds()[1], Value::Integer(EXACT_COUNT_UP_TO + 1));
         assert_eq!(
             select.count().render(Backend::Sqlite),
             "SELECT COUNT(*) AS count FROM \"roles\" WHERE (\"organization_id\" IN (?))"
         );
+    }
+
+    #[test]
+    fn a_cursor_reads_the_rows_after_it_in_the_total_order_nulls_last() {
+        let time = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        // The default order: one row comparison, which the (created_at, id) index serves.
+        let mut select = Select::from("roles");
+        select.after = Some(vec![Some(Value::Timestamp(time)), Some(Value::Text("r".into()))]);
+        assert_eq!(
+            select.rows().render(Backend::Postgres),
+            "SELECT * FROM \"roles\" WHERE ((\"created_at\", \"id\") > ($1, $2)) ORDER BY \"created_at\" ASC, \"id\" ASC"
+        );
+        // A nullable column: past a value is greater or NULL; past NULL, only NULLs with a greater id.
+        select.order = vec![Sort { column: "reference", descending: false, kind: Kind::String }];
+        select.after = Some(vec![Some(Value::Text("m".into())), Some(Value::Text("r".into()))]);
+        assert_eq!(
+            select.rows().render(Backend::Sqlite),
+            "SELECT * FROM \"roles\" WHERE (((\"reference\" > ? OR \"reference\" IS NULL)) OR (\"reference\" = ? AND \"id\" > ?)) \
+             ORDER BY \"reference\" ASC NULLS LAST, \"id\" ASC"
+        );
+        select.after = Some(vec![None, Some(Value::Text("r".into()))]);
+        assert!(select
+            .rows()
+            .render(Backend::Sqlite)
+            .contains("WHERE ((1 = 0) OR (\"reference\" IS NULL AND \"id\" > ?))"));
+        // Descending, NULLs come first: past NULL is every value.
+        select.order = vec![Sort { column: "reference", descending: true, kind: Kind::String }];
+        assert!(select.rows().render(Backend::Sqlite).contains("WHERE ((\"reference\" IS NOT NULL) OR"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::error::ApiError;
-use crate::spec::query::{Filter, IncludeTree, Operand, Predicate, Query, Sort, Value, MAX_PAGE_SIZE};
+use crate::spec::query::{Cursor, Filter, IncludeTree, Operand, Predicate, Query, Sort, Value, MAX_PAGE_SIZE};
 use crate::spec::{Catalog, Field, Kind, ResourceSpec};
 
 /// Bounds the offset so it always fits the database's integer.
@@ -115,6 +115,7 @@ pub fn parse(
         let mut query = Query::default();
         let mut seen: Vec<String> = Vec::new();
         let mut values = 0;
+        let mut cursor: Option<(String, String)> = None;
         for (key, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
             let (key, value) = (key.into_owned(), value.into_owned());
             if seen.contains(&key) {
@@ -135,6 +136,12 @@ pub fn parse(
                 }
                 "page[size]" if allowed == Allowed::List => {
                     query.page.size = parse_number(&key, &value, 1, MAX_PAGE_SIZE)?
+                }
+                "page[after]" | "page[before]" if allowed == Allowed::List => {
+                    if let Some((other, _)) = &cursor {
+                        return Err(ApiError::parameter(&key, format!("{key} and {other} cannot go together.")));
+                    }
+                    cursor = Some((key.clone(), value.clone()));
                 }
                 "filter[ids]" if allowed == Allowed::List => query.ids = Some(split_list(&key, &value)?),
                 _ if key.starts_with("fields[") && key.ends_with(']') => {
@@ -168,6 +175,18 @@ pub fn parse(
                 }
             }
             query.pairs.push((key, value));
+        }
+        if let Some((key, text)) = cursor {
+            if seen.iter().any(|k| k == "page[number]") {
+                return Err(ApiError::parameter(&key, format!("{key} and page[number] cannot go together.")));
+            }
+            let order = crate::spec::query::total_order(&query.sort);
+            query.page.cursor = Some(Cursor::read(&text, &order, key == "page[before]").ok_or_else(|| {
+                ApiError::parameter(
+                    &key,
+                    format!("{key} must be a cursor from a link of this list, with the same sort."),
+                )
+            })?);
         }
         Ok(query)
     }
@@ -250,7 +269,7 @@ fn parse_sort(spec: &'static ResourceSpec, value: &str) -> Result<Vec<Sort>, Api
         let field = spec.sortable(name).ok_or_else(|| {
             ApiError::parameter("sort", format!("{name:?} is not a sortable field of {}.", spec.type_name))
         })?;
-        sort.push(Sort { column: field.column, descending });
+        sort.push(Sort { column: field.column, descending, kind: field.kind });
     }
     Ok(sort)
 }

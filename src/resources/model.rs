@@ -13,6 +13,7 @@ use crate::db::rows::{self, Row};
 use crate::db::sql::Select;
 use crate::db::AnyConnection;
 use crate::domain::policy::Owner;
+use crate::spec::query::Total;
 use crate::spec::{ResourceSpec, Tenancy};
 use crate::views::{fields, Record, RowView};
 
@@ -157,6 +158,13 @@ impl<T: Resource> RowView for Typed<T> {
     ) -> serde_json::Result<String> {
         fields::attributes_json(&T::attributes(&self.0), &T::common(&self.0), fields, reveal)
     }
+
+    fn column(&self, name: &str) -> Option<serde_json::Value> {
+        match serde_json::to_value(&self.0) {
+            Ok(serde_json::Value::Object(mut columns)) => columns.remove(name).filter(|v| !v.is_null()),
+            _ => None,
+        }
+    }
 }
 
 pub fn record<T: Resource>(row: T::Row) -> Record {
@@ -170,7 +178,7 @@ pub trait AnyResource: Sync {
 
     fn load(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<Vec<Record>>;
 
-    fn page(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<Record>, i64)>;
+    fn page(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<Record>, Total)>;
 }
 
 /// The registration of a type: `&Registered::<Roles>::TYPE`.
@@ -189,7 +197,7 @@ impl<T: Resource> AnyResource for Registered<T> {
         Ok(rows::load::<T::Row>(conn, select)?.into_iter().map(record::<T>).collect())
     }
 
-    fn page(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<Record>, i64)> {
+    fn page(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<Record>, Total)> {
         let (rows, total) = rows::page::<T::Row>(conn, select)?;
         Ok((rows.into_iter().map(record::<T>).collect(), total))
     }

@@ -11,7 +11,7 @@ use crate::domain::policy::{Action, Authorized, Caller, Scope};
 use crate::error::ApiError;
 use crate::resources::model::{owner, AnyResource, Resource};
 use crate::resources::Registry;
-use crate::spec::query::{IncludeTree, Query};
+use crate::spec::query::{total_order, IncludeTree, PageInfo, Query, Sort};
 use crate::spec::{Cardinality, Relationship, ResourceSpec, Tenancy};
 use crate::views::Record;
 
@@ -43,7 +43,7 @@ pub fn page(
     target: &dyn AnyResource,
     query: &Query,
     mut conditions: Vec<Sql>,
-) -> QueryResult<(Vec<Record>, i64)> {
+) -> QueryResult<(Vec<Record>, PageInfo)> {
     let spec = target.spec();
     conditions.push(scope_condition(spec, caller.scope(spec)));
     let backend = conn.backend();
@@ -55,10 +55,29 @@ pub fn page(
     for filter in &query.filters {
         select.conditions.push(filter_condition(filter, backend));
     }
-    select.order = query.sort.clone();
-    select.limit = Some(query.page.size as i64);
-    select.offset = query.page.offset();
-    target.page(conn, &select)
+    let size = query.page.size as usize;
+    match &query.page.cursor {
+        None => {
+            select.order = query.sort.clone();
+            select.limit = Some(size as i64);
+            select.offset = query.page.offset();
+        }
+        Some(cursor) => {
+            // One row more than the page tells whether there are more; before a cursor, the
+            // rows are read backwards from it and turned around.
+            let order = total_order(&query.sort);
+            select.order = if cursor.before { order.into_iter().map(Sort::reversed).collect() } else { order };
+            select.after = Some(cursor.values.clone()).filter(|values| !values.is_empty());
+            select.limit = Some(size as i64 + 1);
+        }
+    }
+    let (mut records, total) = target.page(conn, &select)?;
+    let more = records.len() > size;
+    records.truncate(size);
+    if query.page.cursor.as_ref().is_some_and(|c| c.before) {
+        records.reverse();
+    }
+    Ok((records, PageInfo { total, more }))
 }
 
 /// The condition selecting the records `relationship` of `source` points at.

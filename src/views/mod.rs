@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::error::MEDIA_TYPE;
-use crate::spec::query::Query;
+use crate::spec::query::{total_order, Cursor, PageInfo, Query};
 use crate::spec::{Cardinality, ResourceSpec, Tenancy};
 
 /// One loaded row, whatever its type: its id, the values of its key columns, and its
@@ -27,6 +27,8 @@ pub trait RowView: Send {
         fields: Option<&[String]>,
         reveal: Option<&(&'static str, String)>,
     ) -> serde_json::Result<String>;
+    /// A column's value as the row serializes it (for cursors: two rows a page).
+    fn column(&self, name: &str) -> Option<serde_json::Value>;
 }
 
 /// A record on its way out, with the linkage its includes found.
@@ -319,6 +321,8 @@ struct Document<'a, D, L> {
 #[derive(Serialize)]
 struct PageMeta {
     record_count: i64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    record_count_estimated: bool,
     page_count: i64,
 }
 
@@ -331,7 +335,8 @@ struct PageLinks {
     prev: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<String>,
-    last: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last: Option<String>,
 }
 
 fn to_bytes(value: &impl Serialize) -> Vec<u8> {
@@ -353,31 +358,54 @@ pub fn single(links: Links, record: &Record, included: Option<&[Record]>, query:
     })
 }
 
-/// A page of a collection at `path` with `meta.record_count`, `meta.page_count` and pagination
-/// links that keep every other query parameter.
+/// A page of a collection at `path` with `meta.record_count` (flagged
+/// `record_count_estimated` when it is an estimate), `meta.page_count` and pagination links
+/// that keep every other query parameter: by number, or, for a page read by cursor, `prev`
+/// and `next` by cursor.
 pub fn page(
     links: Links,
     path: &str,
     query: &Query,
     records: &[Record],
     included: Option<&[Record]>,
-    count: i64,
+    info: PageInfo,
 ) -> Vec<u8> {
+    let count = info.total.count;
     let size = query.page.size as i64;
     let page_count = (count + size - 1) / size;
     let number = query.page.number as i64;
-    let link = |page: i64| page_link(links.base, path, query, page);
+    let link = |page: PageAt| page_link(links.base, path, query, page);
+    let page_links = match &query.page.cursor {
+        None => PageLinks {
+            self_link: link(PageAt::Number(number)),
+            first: link(PageAt::Number(1)),
+            prev: (number > 1 && page_count > 0).then(|| link(PageAt::Number((number - 1).min(page_count)))),
+            next: (number < page_count).then(|| link(PageAt::Number(number + 1))),
+            last: Some(link(PageAt::Number(page_count.max(1)))),
+        },
+        Some(cursor) => {
+            let order = total_order(&query.sort);
+            let at = |record: &Record| {
+                let values: Vec<_> = order.iter().map(|s| record.row.column(s.column)).collect();
+                Cursor::at(&order, &values)
+            };
+            // Rows lie past the cursor's own row, unless it is the list's start or end.
+            let past_cursor = !cursor.values.is_empty();
+            let (earlier, later) = if cursor.before { (info.more, past_cursor) } else { (past_cursor, info.more) };
+            PageLinks {
+                self_link: link(PageAt::AsSent),
+                first: link(PageAt::After(String::new())),
+                prev: records.first().filter(|_| earlier).map(|r| link(PageAt::Before(at(r)))),
+                next: records.last().filter(|_| later).map(|r| link(PageAt::After(at(r)))),
+                last: Some(link(PageAt::Before(String::new()))),
+            }
+        }
+    };
     to_bytes(&Document {
         data: Resources { records, links, query },
         included: included.map(|records| Resources { records, links, query }),
-        meta: Some(PageMeta { record_count: count, page_count }),
-        links: PageLinks {
-            self_link: link(number),
-            first: link(1),
-            prev: (number > 1 && page_count > 0).then(|| link((number - 1).min(page_count))),
-            next: (number < page_count).then(|| link(number + 1)),
-            last: link(page_count.max(1)),
-        },
+        meta: Some(PageMeta { record_count: count, record_count_estimated: info.total.estimated, page_count }),
+        links: page_links,
         jsonapi: JSONAPI,
     })
 }
@@ -417,20 +445,30 @@ pub fn null(self_link: String) -> Vec<u8> {
 const QUERY_COMPONENT: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-fn page_link(base: &str, path: &str, query: &Query, number: i64) -> String {
+/// Which page a pagination link points at.
+enum PageAt {
+    Number(i64),
+    After(String),
+    Before(String),
+    /// The page as requested.
+    AsSent,
+}
+
+fn page_link(base: &str, path: &str, query: &Query, page: PageAt) -> String {
     let encode = |s: &str| percent_encoding::utf8_percent_encode(s, QUERY_COMPONENT).to_string();
-    let mut parts: Vec<String> = Vec::new();
-    let mut wrote_number = false;
-    for (key, value) in &query.pairs {
-        if key == "page[number]" {
-            parts.push(format!("{}={number}", encode(key)));
-            wrote_number = true;
-        } else {
-            parts.push(format!("{}={}", encode(key), encode(value)));
-        }
-    }
-    if !wrote_number {
-        parts.push(format!("{}={number}", encode("page[number]")));
+    let replaced =
+        |key: &str| !matches!(page, PageAt::AsSent) && matches!(key, "page[number]" | "page[after]" | "page[before]");
+    let mut parts: Vec<String> = query
+        .pairs
+        .iter()
+        .filter(|(key, _)| !replaced(key))
+        .map(|(key, value)| format!("{}={}", encode(key), encode(value)))
+        .collect();
+    match page {
+        PageAt::Number(number) => parts.push(format!("{}={number}", encode("page[number]"))),
+        PageAt::After(cursor) => parts.push(format!("{}={cursor}", encode("page[after]"))),
+        PageAt::Before(cursor) => parts.push(format!("{}={cursor}", encode("page[before]"))),
+        PageAt::AsSent => {}
     }
     if !query.pairs.iter().any(|(k, _)| k == "page[size]") {
         parts.push(format!("{}={}", encode("page[size]"), query.page.size));
@@ -450,7 +488,7 @@ mod tests {
     #[test]
     fn links_are_percent_encoded() {
         let query = Query { pairs: vec![("filter[q][name_cont]".into(), "a b".into())], ..Default::default() };
-        let link = page_link("http://x/api", "/roles", &query, 2);
+        let link = page_link("http://x/api", "/roles", &query, PageAt::Number(2));
         assert_eq!(link, "http://x/api/roles?filter%5Bq%5D%5Bname_cont%5D=a%20b&page%5Bnumber%5D=2&page%5Bsize%5D=10");
         assert!(url::Url::parse(&link).is_ok());
     }

@@ -381,7 +381,19 @@ impl Generator<'_> {
                         .collect();
                     format!("sort={}", keys.join(","))
                 }
-                8 => format!("page[number]={}", self.encoded()),
+                8 => {
+                    use base64::Engine;
+                    let page = *["number", "after", "before"].choose(&mut self.rng).unwrap();
+                    let value = match self.rng.gen_range(0..3) {
+                        // A cursor of the default order, with hostile values.
+                        0 => {
+                            let forged = json!(["created_at,id", self.json_value(1), self.json_value(1)]).to_string();
+                            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged)
+                        }
+                        _ => self.encoded(),
+                    };
+                    format!("page[{page}]={value}")
+                }
                 9 => format!("page[size]={}", self.encoded()),
                 10 => format!("{}={}", self.encoded(), self.encoded()),
                 _ => format!("filter[{}]={}", self.encoded(), self.encoded()),

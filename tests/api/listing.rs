@@ -310,3 +310,131 @@ async fn sparse_fieldsets_limit_what_is_rendered() {
     assert!(body["data"][0]["relationships"]["roles"]["links"]["related"].is_string());
     assert!(body["data"][0]["relationships"].get("memberships").is_none());
 }
+
+/// Cursor pagination (issue 12): `page[after]=` starts at the first row, `links.next` and
+/// `links.prev` carry opaque cursors, and a page read by cursor stays put when rows are added
+/// before it (a page by number would shift).
+#[actix_rt::test]
+async fn cursors_page_through_a_list_stably_under_inserts() {
+    let app = spawn_app().await;
+    seed(&app, 7).await;
+    let path = |link: &Value| link.as_str().unwrap().strip_prefix(&app.base).unwrap().to_string();
+    let first = app.get("/api/organizations?sort=name&page[size]=3&filter[q][name_start]=Org&page[after]=").await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let first = first.json();
+    assert_eq!(names(&first), ["Org 00", "Org 01", "Org 02"]);
+    assert_eq!(first["meta"]["record_count"], 7);
+    assert!(first["links"].get("prev").is_none(), "nothing comes before the first row");
+    let next = decoded(first["links"]["next"].as_str().unwrap());
+    assert!(
+        next.contains("page[after]=") && next.contains("sort=name") && next.contains("filter[q][name_start]=Org"),
+        "{next}"
+    );
+    assert!(!next.contains("page[number]"), "{next}");
+    // A row that sorts before the cursor arrives: the next page is still the next three.
+    app.create_organization(json!({"name": "Org 01b"})).await;
+    let second = app.get(&path(&first["links"]["next"])).await.json();
+    assert_eq!(names(&second), ["Org 03", "Org 04", "Org 05"]);
+    assert_eq!(second["meta"]["record_count"], 8);
+    let third = app.get(&path(&second["links"]["next"])).await.json();
+    assert_eq!(names(&third), ["Org 06"]);
+    assert!(third["links"].get("next").is_none(), "the last row has nothing after it");
+    // Back from there: the three before Org 06.
+    let back = app.get(&path(&third["links"]["prev"])).await.json();
+    assert_eq!(names(&back), ["Org 03", "Org 04", "Org 05"]);
+    let back = app.get(&path(&back["links"]["prev"])).await.json();
+    assert_eq!(names(&back), ["Org 01", "Org 01b", "Org 02"]);
+    // `page[before]=` is the end of the list.
+    let last = app.get(&path(&first["links"]["last"])).await.json();
+    assert_eq!(names(&last), ["Org 04", "Org 05", "Org 06"]);
+    assert!(last["links"].get("next").is_none());
+    // Descending, on a column that may be NULL, both ways agree with the whole list.
+    let all = names(&app.get("/api/organizations?sort=-reference,name&page[size]=25").await.json());
+    let mut walked = Vec::new();
+    let mut link = "/api/organizations?sort=-reference,name&page[size]=2&page[after]=".to_string();
+    loop {
+        let page = app.get(&link).await.json();
+        walked.extend(names(&page));
+        match page["links"].get("next") {
+            Some(next) => link = path(next),
+            None => break,
+        }
+    }
+    assert_eq!(walked, all);
+}
+
+#[actix_rt::test]
+async fn a_cursor_is_refused_where_it_cannot_apply() {
+    let app = spawn_app().await;
+    seed(&app, 3).await;
+    let body = app.get("/api/organizations?sort=name&page[size]=1&page[after]=").await.json();
+    let cursor = decoded(body["links"]["next"].as_str().unwrap())
+        .split("page[after]=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    for (query, parameter) in [
+        ("page[after]=bm90IGEgY3Vyc29y", "page[after]"),
+        ("page[before]=%%%", "page[before]"),
+        // A cursor from one sort does not fit another.
+        (&*format!("sort=-name&page[after]={cursor}"), "page[after]"),
+        (&*format!("sort=name&page[after]={cursor}&page[number]=2"), "page[after]"),
+        (&*format!("sort=name&page[after]={cursor}&page[before]={cursor}"), "page[before]"),
+    ] {
+        let response = app.get(&format!("/api/organizations?{query}")).await;
+        assert_eq!(response.status, 400, "{query}: {}", response.text);
+        assert_eq!(response.error()["source"]["parameter"], parameter, "{query}");
+    }
+    let response = app.get(&format!("/api/organizations?sort=name&page[after]={cursor}")).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+}
+
+/// Past 10,000 rows a list's count is PostgreSQL's planner estimate, flagged as such, rather
+/// than a scan of every row on every page; SQLite counts.
+#[actix_rt::test]
+async fn long_lists_count_up_to_a_bound_then_estimate() {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app().await;
+    let org = app.create_organization(json!({"name": "Big"})).await["id"].as_str().unwrap().to_string();
+    let api = app
+        .post("/api/api_resources", &json!({"data": {"type": "api_resources", "attributes": {"name": "Big", "identifier": "https://big.example.com"},
+            "relationships": {"organization": {"data": {"type": "organizations", "id": org}}}}}))
+        .await
+        .json()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = app.database_url.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = crate::helpers::connect(&url);
+        let sql = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10050) \
+             INSERT INTO api_scopes (id, api_resource_id, organization_id, name, description, metadata, created_at, updated_at) \
+             SELECT 'scope' || i, '{api}', '{org}', 'scope:' || i, NULL, '{{}}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM n"
+        );
+        match &mut conn {
+            provisioning::db::AnyConnection::Sqlite(c) => c.batch_execute(&sql),
+            provisioning::db::AnyConnection::Postgresql(c) => c.batch_execute(&format!("{sql}; ANALYZE api_scopes")),
+        }
+        .expect("inserting scopes");
+    })
+    .await
+    .unwrap();
+    let body = app.get("/api/api_scopes?page[size]=5").await.json();
+    let meta = &body["meta"];
+    let postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty());
+    if postgres {
+        assert_eq!(meta["record_count_estimated"], true, "{meta}");
+        assert!(meta["record_count"].as_i64().unwrap() > 10_000, "{meta}");
+    } else {
+        assert_eq!(meta["record_count"], 10_050, "{meta}");
+        assert!(meta.get("record_count_estimated").is_none(), "{meta}");
+    }
+    assert_eq!(body["data"].as_array().unwrap().len(), 5);
+    // A short list is counted exactly, and says nothing of estimates.
+    let body = app.get("/api/organizations").await.json();
+    assert_eq!(body["meta"], json!({"record_count": 1, "page_count": 1}));
+}
