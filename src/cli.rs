@@ -104,6 +104,16 @@ pub struct Settings {
     #[arg(long, env = "CLIENT_FAILURE_LIMIT", default_value = "10/60", global = true)]
     pub client_failure_limit: RateLimit,
 
+    /// A Redis server (`redis://127.0.0.1:6379/0`) where every instance counts the rate limits
+    /// above, so they hold across instances; unset, each instance counts its own.
+    #[arg(long, env = "RATE_LIMIT_URL", global = true)]
+    pub rate_limit_url: Option<String>,
+
+    /// What the counters' keys in RATE_LIMIT_URL start with (deployments sharing a Redis tell
+    /// theirs apart).
+    #[arg(long, env = "RATE_LIMIT_PREFIX", default_value = "provisioning:limits", global = true)]
+    pub rate_limit_prefix: String,
+
     /// Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges, comma-separated);
     /// the client's address is otherwise the peer's.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", global = true)]
@@ -157,6 +167,8 @@ impl Settings {
             rate_limit_reads: RateLimit(None),
             rate_limit_writes: RateLimit(None),
             client_failure_limit: RateLimit(None),
+            rate_limit_url: None,
+            rate_limit_prefix: "provisioning:limits".into(),
             trusted_proxies: TrustedProxies::default(),
             hash_threads: None,
             hash_queue: None,

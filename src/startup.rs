@@ -12,7 +12,7 @@ use crate::auth::hashing::HashingPool;
 use crate::auth::keys::KeySet;
 use crate::cli::Settings;
 use crate::db::{self, Database};
-use crate::http::limits::RateLimits;
+use crate::http::limits::{RateLimits, SharedWindows};
 use crate::http::state::AppState;
 use crate::http::{self, auth};
 use crate::jsonapi::media;
@@ -85,6 +85,17 @@ impl Application {
         // The stand-in hash an unknown client id is checked against, made now so the first one
         // costs what every other does.
         web::block(crate::domain::secrets::decoy_hash).await.map_err(|e| e.to_string())?;
+        let mut limits = RateLimits::new(
+            settings.rate_limit_token,
+            settings.rate_limit_reads,
+            settings.rate_limit_writes,
+            settings.client_failure_limit,
+            settings.trusted_proxies.0.clone(),
+        );
+        if let Some(url) = &settings.rate_limit_url {
+            limits = limits.shared(SharedWindows::connect(url, &settings.rate_limit_prefix).await?);
+            tracing::info!("rate limits are counted in Redis, with every instance that shares it");
+        }
         let bootstrap = bootstrap_user(&database, &settings.bootstrap_email).await?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = settings
@@ -105,13 +116,7 @@ impl Application {
             registry: &http::REGISTRY,
             mailer: Arc::new(mailer),
             hashing: Arc::new(hashing),
-            limits: Arc::new(RateLimits::new(
-                settings.rate_limit_token,
-                settings.rate_limit_reads,
-                settings.rate_limit_writes,
-                settings.client_failure_limit,
-                settings.trusted_proxies.0.clone(),
-            )),
+            limits: Arc::new(limits),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -6,8 +6,10 @@
 //!
 //! The window is the sliding-window counter (the previous fixed window's count, weighted by how
 //! much of it still overlaps, plus the current one's): two numbers a key, smooth at window
-//! edges. The counts live in this process; behind a load balancer each instance counts its own
-//! share.
+//! edges. The counts live in this process, so behind a load balancer each instance counts its
+//! own share, unless `RATE_LIMIT_URL` names a Redis server: then every instance counts in it
+//! (one script call a request, windows aligned on the Unix clock), and an instance that cannot
+//! reach it counts alone until it can again.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -107,38 +109,15 @@ impl<K: Hash + Eq + Clone> SlidingWindows<K> {
         SlidingWindows { started: Instant::now(), entries: Mutex::new(HashMap::new()), max_entries }
     }
 
-    /// Where `now` falls for `limit`: the window index and how far into it.
-    fn position(&self, limit: &Limit, now: Instant) -> (u64, f64) {
-        let elapsed = now.saturating_duration_since(self.started).as_secs_f64();
-        let interval = limit.interval.as_secs_f64();
-        ((elapsed / interval) as u64, (elapsed % interval) / interval)
-    }
-
-    fn decide(&self, window: Window, limit: &Limit, now: Instant, counted: bool) -> Decision {
-        let (_, fraction) = self.position(limit, now);
-        let estimate = window.estimate(fraction);
-        let allowed = if counted { estimate <= limit.count as f64 } else { estimate < limit.count as f64 };
-        let remaining = (limit.count as f64 - estimate).floor().max(0.0) as u32;
-        let retry_after = if allowed { 0 } else { self.retry_after(window, limit, now) };
-        Decision { allowed, limit: *limit, remaining, retry_after }
-    }
-
-    /// The whole seconds until the estimate drops below the limit, with nothing more counted.
-    fn retry_after(&self, window: Window, limit: &Limit, now: Instant) -> u64 {
-        let most = 2 * limit.interval.as_secs().max(1);
-        (1..=most)
-            .find(|&s| {
-                let later = now + Duration::from_secs(s);
-                let (index, fraction) = self.position(limit, later);
-                window.at(index).estimate(fraction) < limit.count as f64
-            })
-            .unwrap_or(most)
+    fn elapsed(&self, now: Instant) -> f64 {
+        now.saturating_duration_since(self.started).as_secs_f64()
     }
 
     /// Counts one request of `key`, unless it is over the limit (a refused request is not
     /// counted, so a client that waits as told gets through).
     pub fn hit(&self, key: &K, limit: &Limit, now: Instant) -> Decision {
-        let (index, fraction) = self.position(limit, now);
+        let elapsed = self.elapsed(now);
+        let (index, fraction) = position(limit, elapsed);
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= self.max_entries && !entries.contains_key(key) {
             entries.retain(|_, w| index.saturating_sub(w.index) <= 1);
@@ -146,19 +125,102 @@ impl<K: Hash + Eq + Clone> SlidingWindows<K> {
         let window = entries.get(key).copied().unwrap_or(Window { index, current: 0, previous: 0 }).at(index);
         if window.estimate(fraction) + 1.0 > limit.count as f64 {
             entries.insert(key.clone(), window);
-            return self.decide(window, limit, now, false);
+            return decide(window, limit, elapsed, false);
         }
         let counted = Window { current: window.current + 1, ..window };
         entries.insert(key.clone(), counted);
-        self.decide(counted, limit, now, true)
+        decide(counted, limit, elapsed, true)
     }
 
     /// Whether `key` is at its limit now, counting nothing.
     pub fn check(&self, key: &K, limit: &Limit, now: Instant) -> Decision {
-        let (index, _) = self.position(limit, now);
+        let elapsed = self.elapsed(now);
+        let (index, _) = position(limit, elapsed);
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let window = entries.get(key).copied().unwrap_or(Window { index, current: 0, previous: 0 }).at(index);
-        self.decide(window, limit, now, false)
+        decide(window, limit, elapsed, false)
+    }
+}
+
+/// Where a moment `elapsed` seconds from the windows' origin falls for `limit`: the window
+/// index and how far into it.
+fn position(limit: &Limit, elapsed: f64) -> (u64, f64) {
+    let interval = limit.interval.as_secs_f64();
+    ((elapsed / interval) as u64, (elapsed % interval) / interval)
+}
+
+fn decide(window: Window, limit: &Limit, elapsed: f64, counted: bool) -> Decision {
+    let (_, fraction) = position(limit, elapsed);
+    let estimate = window.estimate(fraction);
+    let allowed = if counted { estimate <= limit.count as f64 } else { estimate < limit.count as f64 };
+    let remaining = (limit.count as f64 - estimate).floor().max(0.0) as u32;
+    let retry_after = if allowed { 0 } else { retry_after(window, limit, elapsed) };
+    Decision { allowed, limit: *limit, remaining, retry_after }
+}
+
+/// The whole seconds until the estimate drops below the limit, with nothing more counted.
+fn retry_after(window: Window, limit: &Limit, elapsed: f64) -> u64 {
+    let most = 2 * limit.interval.as_secs().max(1);
+    (1..=most)
+        .find(|&s| {
+            let (index, fraction) = position(limit, elapsed + s as f64);
+            window.at(index).estimate(fraction) < limit.count as f64
+        })
+        .unwrap_or(most)
+}
+
+/// The same windows in Redis, shared by every instance that names it. One script call counts
+/// (or only reads) a key's window and returns both halves, so instances never race.
+pub struct SharedWindows {
+    connection: redis::aio::ConnectionManager,
+    prefix: String,
+    script: redis::Script,
+}
+
+/// KEYS: the current and the previous window's counters. ARGV: whether to count, the previous
+/// window's weight, the limit, the counters' lifetime in ms.
+const SHARED_HIT: &str = r#"
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+local counted = 0
+if ARGV[1] == '1' and previous * tonumber(ARGV[2]) + current + 1 <= tonumber(ARGV[3]) then
+  current = redis.call('INCR', KEYS[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  counted = 1
+end
+return {current, previous, counted}
+"#;
+
+impl SharedWindows {
+    /// Connects to `url` (`redis://host:6379/0`); keys start with `prefix`.
+    pub async fn connect(url: &str, prefix: &str) -> Result<SharedWindows, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("RATE_LIMIT_URL: {e}"))?;
+        let connection = redis::aio::ConnectionManager::new(client)
+            .await
+            .map_err(|e| format!("RATE_LIMIT_URL: connecting to Redis: {e}"))?;
+        Ok(SharedWindows { connection, prefix: prefix.to_string(), script: redis::Script::new(SHARED_HIT) })
+    }
+
+    /// Counts (`count`) or reads one request of `key` against `limit`.
+    async fn hit(&self, key: &str, limit: &Limit, count: bool) -> redis::RedisResult<Decision> {
+        let elapsed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default();
+        let (index, fraction) = position(limit, elapsed);
+        let seconds = limit.interval.as_secs();
+        let counter = |index: u64| format!("{}:{key}:{}/{seconds}:{index}", self.prefix, limit.count);
+        let (current, previous, counted): (u32, u32, u8) = self
+            .script
+            .key(counter(index))
+            .key(counter(index.saturating_sub(1)))
+            .arg(if count { "1" } else { "0" })
+            .arg(1.0 - fraction)
+            .arg(limit.count)
+            .arg(2 * seconds * 1000)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(decide(Window { index, current, previous }, limit, elapsed, counted == 1))
     }
 }
 
@@ -191,8 +253,9 @@ pub struct RateLimits {
     /// Failed client authentications per client id.
     pub client_failures: Option<Limit>,
     pub trusted_proxies: Vec<IpNet>,
-    pub by_address: SlidingWindows<(Bucket, IpAddr)>,
+    by_address: SlidingWindows<(Bucket, IpAddr)>,
     failures: SlidingWindows<String>,
+    shared: Option<SharedWindows>,
 }
 
 impl RateLimits {
@@ -211,6 +274,33 @@ impl RateLimits {
             trusted_proxies,
             by_address: SlidingWindows::new(1_000_000),
             failures: SlidingWindows::new(1_000_000),
+            shared: None,
+        }
+    }
+
+    /// Counts in Redis from now on, with every other instance that does.
+    pub fn shared(self, windows: SharedWindows) -> RateLimits {
+        RateLimits { shared: Some(windows), ..self }
+    }
+
+    /// Counts or reads `key` in Redis when limits are shared and it answers; `None` otherwise
+    /// (then this instance counts alone, and says so once in a while).
+    async fn in_shared(&self, key: &str, limit: &Limit, count: bool) -> Option<Decision> {
+        let shared = self.shared.as_ref()?;
+        match shared.hit(key, limit, count).await {
+            Ok(decision) => Some(decision),
+            Err(error) => {
+                tracing::warn!(%error, "RATE_LIMIT_URL unreachable: this instance counts alone");
+                None
+            }
+        }
+    }
+
+    /// Counts one request of `bucket` from `ip`.
+    pub async fn hit(&self, bucket: Bucket, ip: IpAddr, limit: Limit) -> Decision {
+        match self.in_shared(&format!("{bucket:?}:{ip}"), &limit, true).await {
+            Some(decision) => decision,
+            None => self.by_address.hit(&(bucket, ip), &limit, Instant::now()),
         }
     }
 
@@ -242,9 +332,12 @@ impl RateLimits {
     }
 
     /// Whether this client id may try a secret now (failures under their limit).
-    pub fn may_try(&self, client_id: &str) -> Result<(), Decision> {
+    pub async fn may_try(&self, client_id: &str) -> Result<(), Decision> {
         let Some(limit) = self.client_failures else { return Ok(()) };
-        let decision = self.failures.check(&client_id.to_string(), &limit, Instant::now());
+        let decision = match self.in_shared(&format!("failures:{client_id}"), &limit, false).await {
+            Some(decision) => decision,
+            None => self.failures.check(&client_id.to_string(), &limit, Instant::now()),
+        };
         if decision.allowed {
             Ok(())
         } else {
@@ -253,9 +346,11 @@ impl RateLimits {
     }
 
     /// Counts a failed authentication of `client_id`.
-    pub fn failed(&self, client_id: &str) {
+    pub async fn failed(&self, client_id: &str) {
         if let Some(limit) = self.client_failures {
-            self.failures.hit(&client_id.to_string(), &limit, Instant::now());
+            if self.in_shared(&format!("failures:{client_id}"), &limit, true).await.is_none() {
+                self.failures.hit(&client_id.to_string(), &limit, Instant::now());
+            }
         }
     }
 }

@@ -1,8 +1,6 @@
 //! The middleware every request passes first: its id and context (`X-Request-Id` both ways,
 //! the client's address through the trusted proxies), then its rate limit.
 
-use std::time::Instant;
-
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -58,15 +56,17 @@ pub async fn rate_limit(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let decision = match (request.app_data::<State>(), request.extensions().get::<RequestContext>()) {
-        (Some(state), Some(context)) => {
-            let bucket = Bucket::of(request.method(), request.path());
-            match (state.limits.limit(bucket), context.client_ip) {
-                (Some(limit), Some(ip)) => Some(state.limits.by_address.hit(&(bucket, ip), &limit, Instant::now())),
-                _ => None,
-            }
-        }
+    let bucket = Bucket::of(request.method(), request.path());
+    let counted = match (request.app_data::<State>(), request.extensions().get::<RequestContext>()) {
+        (Some(state), Some(context)) => match (state.limits.limit(bucket), context.client_ip) {
+            (Some(limit), Some(ip)) => Some((state.clone(), limit, ip)),
+            _ => None,
+        },
         _ => None,
+    };
+    let decision = match counted {
+        Some((state, limit, ip)) => Some(state.limits.hit(bucket, ip, limit).await),
+        None => None,
     };
     match decision {
         Some(decision) if !decision.allowed => {

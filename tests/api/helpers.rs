@@ -236,6 +236,20 @@ pub async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) 
 }
 
 impl TestApp {
+    /// Another instance of the server on this one's database and public URL, with settings
+    /// `adjust` changed; the base URL it listens on.
+    pub async fn another_instance(&self, adjust: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = Settings::local(&self.database_url);
+        settings.mail_url = Some(format!("file://{}", self.outbox.0.display()));
+        // Instances of one deployment share its public URL (the tokens' issuer).
+        settings.public_url = Some(self.base.clone());
+        adjust(&mut settings);
+        let application = Application::build(settings).await.expect("building another instance");
+        let base = format!("http://127.0.0.1:{}", application.port());
+        actix_rt::spawn(application.server());
+        base
+    }
+
     /// The HTTP client, for requests sent side by side.
     pub fn client(&self) -> awc::Client {
         self.client.clone()

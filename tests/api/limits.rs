@@ -177,3 +177,62 @@ async fn a_full_argon2_pool_answers_503_and_reads_go_on() {
     assert!(answers.iter().all(|(status, _, _)| *status == 503 || *status == 401), "{answers:?}");
     assert!(answers.iter().any(|(status, _, _)| *status == 401), "what fit was checked: {answers:?}");
 }
+
+/// Whether Redis answers at 127.0.0.1:6379; where it must (CI sets `REQUIRE_REDIS_TEST`), a
+/// missing one fails the test rather than skipping it.
+fn redis_here() -> bool {
+    let up =
+        std::net::TcpStream::connect_timeout(&"127.0.0.1:6379".parse().unwrap(), std::time::Duration::from_secs(1))
+            .is_ok();
+    if !up && std::env::var("REQUIRE_REDIS_TEST").is_ok() {
+        panic!("REQUIRE_REDIS_TEST is set but no Redis answers at 127.0.0.1:6379");
+    }
+    if !up {
+        eprintln!("skipped: no Redis at 127.0.0.1:6379");
+    }
+    up
+}
+
+/// Issue 12, item 6: with `RATE_LIMIT_URL`, two instances count one client's requests together,
+/// reads and failed authentications alike; without it, each counts its own.
+#[actix_rt::test]
+async fn instances_sharing_redis_share_the_limits() {
+    if !redis_here() {
+        return;
+    }
+    let prefix = format!("provisioning-test:{}", uuid::Uuid::new_v4());
+    let shared = |s: &mut provisioning::cli::Settings| {
+        s.rate_limit_reads = limit("5/60");
+        s.client_failure_limit = limit("2/60");
+        s.rate_limit_url = Some("redis://127.0.0.1:6379/0".into());
+        s.rate_limit_prefix = prefix.clone();
+    };
+    let app = spawn_app_with(shared).await;
+    let other = app.another_instance(shared).await;
+    let read = |base: String| {
+        let request = app
+            .client()
+            .get(format!("{base}/api/organizations"))
+            .insert_header(("authorization", format!("Bearer {}", app.token)));
+        app.send(request, None)
+    };
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let base = if i % 2 == 0 { app.base.clone() } else { other.clone() };
+        statuses.push(read(base).await.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429], "five reads in all, whichever instance");
+    // Two wrong secrets at one instance lock the client id at the other too (which has never
+    // seen its secret).
+    let (_, client_id, secret) = app.user_credentials("shared@example.com").await;
+    for _ in 0..2 {
+        assert_eq!(grant(&app, &client_id, "wrong", None).await.status, 401);
+    }
+    let body = json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret});
+    let request = app.client().post(format!("{other}/oauth/token")).insert_header(("content-type", "application/json"));
+    let response = app.send(request, Some(body.to_string())).await;
+    assert_eq!(response.status, 429, "{}", response.text);
+    // Without Redis, the other instance counts alone.
+    let alone = app.another_instance(|s| s.rate_limit_reads = limit("5/60")).await;
+    assert_eq!(read(alone).await.status, 200);
+}

@@ -53,8 +53,8 @@ async fn find_client(state: &State, client_id: String) -> Result<Option<Client>,
 
 /// Whether a secret this instance has not verified recently may be checked now: not while the
 /// client id is past its failure limit (429), nor while the argon2 pool is full (503).
-fn may_verify(state: &State, client_id: &str) -> Result<(), OAuthError> {
-    if let Err(decision) = state.limits.may_try(client_id) {
+async fn may_verify(state: &State, client_id: &str) -> Result<(), OAuthError> {
+    if let Err(decision) = state.limits.may_try(client_id).await {
         let wait = decision.retry_after.max(1);
         return Err(OAuthError {
             retry_after: Some(wait),
@@ -85,7 +85,7 @@ async fn secret_matches(
     if state.secrets.verified(client_id, secret.expose_secret(), &valid) {
         return Ok(true);
     }
-    may_verify(state, client_id)?;
+    may_verify(state, client_id).await?;
     let checked = secret.clone();
     let matched = state
         .hashing
@@ -98,7 +98,7 @@ async fn secret_matches(
             Ok(true)
         }
         None => {
-            state.limits.failed(client_id);
+            state.limits.failed(client_id).await;
             Ok(false)
         }
     }
@@ -116,7 +116,7 @@ pub async fn authenticate(state: &State, parameters: &OAuthParameters) -> Result
     // work: a flood of wrong secrets costs little beyond its own refusals.
     if let Some(secret) = &secret {
         if !state.secrets.knows(&client_id, secret.expose_secret()) {
-            may_verify(state, &client_id)?;
+            may_verify(state, &client_id).await?;
         }
     }
     let Some(client) = find_client(state, client_id.clone()).await? else {
