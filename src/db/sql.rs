@@ -182,7 +182,7 @@ impl<R: QueryableByName<MultiBackend>> QueryableByName<MultiBackend> for Counted
 
 /// Counts stop here: a list whose conditions match more rows than this gets an estimate
 /// (`Count::estimated`) rather than a scan of every row on every page.
-pub const EXACT_COUNT_UP_TO: i64 = 10_000;
+pub const EXACT_COUNT_UP_TO: i64 = 1_000;
 
 /// A `SELECT * FROM <table>` with conditions joined by AND, an order and a page.
 #[derive(Debug, Clone, Default)]

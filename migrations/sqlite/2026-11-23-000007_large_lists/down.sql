@@ -1,0 +1,6 @@
+DROP INDEX api_credentials_mode_idx;
+DROP INDEX api_credentials_reference_origin_idx;
+DROP INDEX api_credentials_reference_idx;
+DROP INDEX api_credentials_name_idx;
+DROP INDEX api_credentials_updated_at_idx;
+DROP INDEX api_credentials_created_at_idx;
