@@ -2,7 +2,7 @@
 CARGO ?= cargo
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres test-sdk fmt lint bench
+.PHONY: run test test-sqlite test-postgres test-sdk fmt lint bench bench-scale
 
 ## Build and serve on the embedded SQLite file (./provisioning.db) at http://127.0.0.1:8080.
 run:
@@ -47,3 +47,9 @@ lint:
 bench:
 	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk"; exit 1; }
 	$(CARGO) bench --locked --bench http
+
+## A million API credentials on PostgreSQL against a thousand, then several instances behind
+## HAProxy (throughput, revocation, shared rate limits) and one instance's memory.
+bench-scale:
+	@command -v wrk >/dev/null && command -v haproxy >/dev/null || { echo "bench-scale needs wrk and haproxy: apt-get install wrk haproxy"; exit 1; }
+	POSTGRES_URL=$(POSTGRES_URL) $(CARGO) bench --locked --bench scale
