@@ -220,6 +220,17 @@ pub async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) 
     let base = application.public_url().to_string();
     let credentials = application.bootstrap_credentials().expect("a new database bootstraps a user").clone();
     actix_rt::spawn(application.server());
+    connected(base, database, database_url, outbox, credentials).await
+}
+
+/// The app a test talks to at `base`, with a token for its bootstrap user.
+async fn connected(
+    base: String,
+    database: TestDatabase,
+    database_url: String,
+    outbox: Outbox,
+    credentials: provisioning::resources::users::Credentials,
+) -> TestApp {
     let client = awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish();
     let mut app = TestApp {
         base,
@@ -233,6 +244,72 @@ pub async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) 
     };
     app.token = app.token_for(&app.client_id.clone(), &app.client_secret.clone()).await;
     app
+}
+
+/// The service's own binary, run as a child process on a test database: for tests that
+/// measure the process (its memory), not only its answers.
+pub struct Binary {
+    child: std::process::Child,
+}
+
+impl Binary {
+    /// `VmRSS` and `VmHWM` (its peak), in KiB.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|kb| kb.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary on a new database of `backend`, with the limits off, as `Settings::local` has
+/// them; the database is made and its first user bootstrapped in this process.
+pub async fn spawn_binary_on(backend: Backend) -> (TestApp, Binary) {
+    let (database, database_url) = TestDatabase::create(backend);
+    let outbox = Outbox(std::env::temp_dir().join(format!("provisioning-outbox-{}", uuid::Uuid::new_v4())));
+    let settings = Settings::local(&database_url);
+    let pool = provisioning::startup::open_database(&settings).await.expect("migrating the test database");
+    let credentials = provisioning::startup::bootstrap_user(&pool, &settings.bootstrap_email)
+        .await
+        .expect("bootstrapping")
+        .expect("a new database bootstraps a user");
+    drop(pool);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_provisioning"))
+        .arg("serve")
+        .env("DATABASE_URL", &database_url)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("WORKERS", "1")
+        .env("POOL_SIZE", "4")
+        .env("MAIL_URL", format!("file://{}", outbox.0.display()))
+        .env("RUST_LOG", "error")
+        .env("RATE_LIMIT_TOKEN", "off")
+        .env("RATE_LIMIT_READS", "off")
+        .env("RATE_LIMIT_WRITES", "off")
+        .env("CLIENT_FAILURE_LIMIT", "off")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starting the binary");
+    let binary = Binary { child };
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the binary did not start");
+        actix_rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (connected(format!("http://127.0.0.1:{port}"), database, database_url, outbox, credentials).await, binary)
 }
 
 impl TestApp {

@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use provisioning::spec::{Cardinality, Kind, ResourceSpec, CREATE, FILTER, SORT, UPDATE};
 
-use crate::helpers::{connect, encode, spawn_app, spawn_app_on, Backend, TestApp, TestResponse, MEDIA_TYPE};
+use crate::helpers::{connect, encode, spawn_app, spawn_binary_on, Backend, Binary, TestApp, TestResponse, MEDIA_TYPE};
 
 /// Stands for a fixture's id in a generated request, replaced per server (`⟦roles⟧`).
 fn slot(name: &str) -> String {
@@ -685,10 +685,11 @@ struct Server {
     app: TestApp,
     slots: HashMap<String, String>,
     name: &'static str,
+    binary: Binary,
 }
 
 async fn server(name: &'static str, backend: Backend) -> Server {
-    let app = spawn_app_on(backend, |_| {}).await;
+    let (app, binary) = spawn_binary_on(backend).await;
     let mut slots = HashMap::new();
     let org = app.create_organization(json!({"name": "Hostile"})).await["id"].as_str().unwrap().to_string();
     let organization = json!({"data": {"type": "organizations", "id": org}});
@@ -761,7 +762,7 @@ async fn server(name: &'static str, backend: Backend) -> Server {
     ] {
         slots.insert(slot(key), value);
     }
-    Server { app, slots, name }
+    Server { app, slots, name, binary }
 }
 
 #[derive(QueryableByName)]
@@ -958,10 +959,24 @@ async fn thousands_of_hostile_requests_get_no_5xx_change_nothing_and_agree_acros
             break;
         }
     }
+    let memory: Vec<String> = servers
+        .iter()
+        .map(|s| {
+            let (now, peak) = s.binary.memory_kib();
+            format!("{}: peak {} MiB, {} MiB after", s.name, peak / 1024, now / 1024)
+        })
+        .collect();
     eprintln!(
-        "hostile: {sent} requests of {cases} generated (seed {seed}) to each of {} server(s); statuses {statuses:?}",
-        servers.len()
+        "hostile: {sent} requests of {cases} generated (seed {seed}) to each of {} server(s); statuses {statuses:?}; \
+         resident memory of each server process: {}",
+        servers.len(),
+        memory.join(", ")
     );
+    // Memory stays bounded (issue 12, item 7): a debug build, so a generous reading of it.
+    for server in &servers {
+        let (_, peak) = server.binary.memory_kib();
+        assert!(peak < 256 * 1024, "{} peaked at {} MiB under the hostile corpus", server.name, peak / 1024);
+    }
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
     assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
     assert!(sent * 100 >= cases * 95, "only {sent} of {cases} generated requests could be sent");
