@@ -5,12 +5,10 @@
 use diesel::{QueryResult, QueryableByName};
 
 use crate::db::sql::{Count, Counted, Select, Sql, EXACT_COUNT_UP_TO};
-use crate::db::{AnyConnection, Backend, MultiBackend};
+use crate::db::{AnyConnection, Backend};
 use crate::spec::query::Total;
 
-pub trait Row: QueryableByName<MultiBackend> + Send + 'static {}
-
-impl<R: QueryableByName<MultiBackend> + Send + 'static> Row for R {}
+pub use crate::db::sql::Row;
 
 pub fn find<R: Row>(conn: &mut AnyConnection, table: &'static str, id: &str) -> QueryResult<Option<R>> {
     let select = Select::from(table).filter(Sql::column_in("id", [id.to_string()]));
@@ -58,8 +56,12 @@ struct PlanLine {
     text: String,
 }
 
-impl QueryableByName<MultiBackend> for PlanLine {
-    fn build<'a>(row: &impl diesel::row::NamedRow<'a, MultiBackend>) -> diesel::deserialize::Result<Self> {
+impl<DB> QueryableByName<DB> for PlanLine
+where
+    DB: diesel::backend::Backend,
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn build<'a>(row: &impl diesel::row::NamedRow<'a, DB>) -> diesel::deserialize::Result<Self> {
         Ok(PlanLine { text: diesel::row::NamedRow::get::<diesel::sql_types::Text, String>(row, "QUERY PLAN")? })
     }
 }

@@ -7,12 +7,20 @@
 //! shapes are cached (finds, pages, includes, the caller's grants); one carrying a client's
 //! filters is prepared each time, so no client can grow the cache without bound.
 
+use chrono::NaiveDateTime;
+use diesel::backend::Backend as DieselBackend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Text, Timestamp, Untyped};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Text, Timestamp, Untyped};
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
-use crate::db::{AnyConnection, Backend, MultiBackend};
+use crate::db::{on_backend, AnyConnection, Backend};
 use crate::spec::query::{total_order, Filter, Operand, Predicate, Sort, Value};
+
+/// A row either backend loads by column name.
+pub trait Row: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + Send + 'static {}
+
+impl<R: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + Send + 'static> Row for R {}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sql {
@@ -82,15 +90,14 @@ impl Sql {
         sql
     }
 
-    pub fn load<T>(self, conn: &mut AnyConnection) -> QueryResult<Vec<T>>
-    where
-        T: QueryableByName<MultiBackend> + 'static,
-    {
-        RunQueryDsl::load(self, conn)
+    /// Runs on the backend's own connection (`on_backend`), where diesel finds the prepared
+    /// statement by the text it already has.
+    pub fn load<T: Row>(self, conn: &mut AnyConnection) -> QueryResult<Vec<T>> {
+        on_backend!(conn, |c| RunQueryDsl::load(self, c))
     }
 
     pub fn execute(self, conn: &mut AnyConnection) -> QueryResult<usize> {
-        RunQueryDsl::execute(self, conn)
+        on_backend!(conn, |c| RunQueryDsl::execute(self, c))
     }
 
     /// The text as the backend sees it, for tests and logs.
@@ -116,8 +123,15 @@ impl Sql {
     }
 }
 
-impl QueryFragment<MultiBackend> for Sql {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+impl<DB> QueryFragment<DB> for Sql
+where
+    DB: DieselBackend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Bool> + HasSqlType<Timestamp>,
+    String: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    bool: ToSql<Bool, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         if !self.cacheable {
             out.unsafe_to_cache_prepared();
         }
@@ -145,7 +159,7 @@ impl Query for Sql {
     type SqlType = Untyped;
 }
 
-impl RunQueryDsl<AnyConnection> for Sql {}
+impl<C> RunQueryDsl<C> for Sql {}
 
 /// Identifiers are double-quoted, which both backends read the same way.
 pub fn quote(identifier: &str) -> String {
@@ -173,8 +187,13 @@ pub struct Counted<R> {
     pub total: i64,
 }
 
-impl<R: QueryableByName<MultiBackend>> QueryableByName<MultiBackend> for Counted<R> {
-    fn build<'a>(row: &impl diesel::row::NamedRow<'a, MultiBackend>) -> diesel::deserialize::Result<Self> {
+impl<R, DB> QueryableByName<DB> for Counted<R>
+where
+    R: QueryableByName<DB>,
+    DB: DieselBackend,
+    i64: diesel::deserialize::FromSql<BigInt, DB>,
+{
+    fn build<'a>(row: &impl diesel::row::NamedRow<'a, DB>) -> diesel::deserialize::Result<Self> {
         let total = diesel::row::NamedRow::get::<BigInt, i64>(row, "total_count")?;
         Ok(Counted { row: R::build(row)?, total })
     }

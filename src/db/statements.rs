@@ -53,11 +53,12 @@ pub fn grants(conn: &mut AnyConnection, user_id: &str, jti: &str) -> QueryResult
 /// The user behind a token: their email, the version of their grants, and whether this token
 /// is revoked. One indexed lookup; `None` when the user is gone.
 pub fn holder(conn: &mut AnyConnection, user_id: &str, jti: &str) -> QueryResult<Option<(String, i64, bool)>> {
-    users::table
-        .find(user_id)
-        .select((users::email, users::grants_version, diesel::dsl::exists(revoked_tokens::table.find(jti))))
-        .first(conn)
-        .optional()
+    let query = users::table.find(user_id).select((
+        users::email,
+        users::grants_version,
+        diesel::dsl::exists(revoked_tokens::table.find(jti)),
+    ));
+    crate::db::on_backend!(conn, |c| query.first(c).optional())
 }
 
 /// What the user may do has changed: instances keeping their grants reload them.

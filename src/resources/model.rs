@@ -114,7 +114,9 @@ macro_rules! stored {
 
         fn find(conn: &mut $crate::db::AnyConnection, id: &str) -> diesel::QueryResult<Option<$row>> {
             use diesel::{OptionalExtension, QueryDsl, RunQueryDsl, SelectableHelper};
-            $crate::db::schema::$table::table.find(id).select(<$row>::as_select()).first(conn).optional()
+            $crate::db::on_backend!(conn, |c| {
+                $crate::db::schema::$table::table.find(id).select(<$row>::as_select()).first(c).optional()
+            })
         }
 
         fn insert(conn: &mut $crate::db::AnyConnection, row: &$row) -> diesel::QueryResult<()> {
@@ -155,7 +157,7 @@ impl<T: Resource> RowView for Typed<T> {
         &self,
         fields: Option<&[String]>,
         reveal: Option<&(&'static str, String)>,
-    ) -> serde_json::Result<String> {
+    ) -> serde_json::Result<Box<serde_json::value::RawValue>> {
         fields::attributes_json(&T::attributes(&self.0), &T::common(&self.0), fields, reveal)
     }
 
@@ -231,7 +233,9 @@ macro_rules! row {
             pub reference_origin: Option<String>,
             #[serde(serialize_with = "crate::views::json")]
             pub metadata: String,
+            #[diesel(deserialize_as = $crate::db::time::StoredTime)]
             pub created_at: chrono::NaiveDateTime,
+            #[diesel(deserialize_as = $crate::db::time::StoredTime)]
             pub updated_at: chrono::NaiveDateTime,
         }
 

@@ -104,21 +104,32 @@ impl<M: SerializeMap> SerializeStruct for Entries<'_, M> {
     }
 }
 
-/// The attributes object of one resource: the type's own, then the common ones.
+/// The attributes object of one resource: the type's own, then the common ones, written once
+/// (`to_raw_value` keeps serde_json's own output without reading it back).
 pub fn attributes_json(
     own: &impl Serialize,
     common: &impl Serialize,
     fields: Option<&[String]>,
     reveal: Option<&(&'static str, String)>,
-) -> serde_json::Result<String> {
-    let mut out = Vec::with_capacity(512);
-    let mut serializer = serde_json::Serializer::new(&mut out);
-    let mut map = serializer.serialize_map(None)?;
-    own.serialize(Entries { map: &mut map, fields, reveal })?;
-    common.serialize(Entries { map: &mut map, fields, reveal })?;
-    SerializeMap::end(map)?;
-    // serde_json writes UTF-8 only.
-    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+) -> serde_json::Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(&Attributes { own, common, fields, reveal })
+}
+
+struct Attributes<'a, O, C> {
+    own: &'a O,
+    common: &'a C,
+    fields: Option<&'a [String]>,
+    reveal: Option<&'a (&'static str, String)>,
+}
+
+impl<O: Serialize, C: Serialize> Serialize for Attributes<'_, O, C> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Attributes { own, common, fields, reveal } = *self;
+        let mut map = serializer.serialize_map(None)?;
+        own.serialize(Entries { map: &mut map, fields, reveal })?;
+        common.serialize(Entries { map: &mut map, fields, reveal })?;
+        map.end()
+    }
 }
 
 #[cfg(test)]
@@ -141,12 +152,13 @@ mod tests {
     fn keeps_what_the_fieldset_names_in_order() {
         let own = Own { name: "Acme", secret: None };
         let all = attributes_json(&own, &Common { metadata: 1 }, None, None).unwrap();
-        assert_eq!(all, r#"{"name":"Acme","secret":null,"metadata":1}"#);
+        assert_eq!(all.get(), r#"{"name":"Acme","secret":null,"metadata":1}"#);
         let fields = ["metadata".to_string()];
-        assert_eq!(attributes_json(&own, &Common { metadata: 1 }, Some(&fields), None).unwrap(), r#"{"metadata":1}"#);
+        let sparse = attributes_json(&own, &Common { metadata: 1 }, Some(&fields), None).unwrap();
+        assert_eq!(sparse.get(), r#"{"metadata":1}"#);
         let shown = ("secret", "s3cret".to_string());
         let revealed = attributes_json(&own, &Common { metadata: 1 }, None, Some(&shown)).unwrap();
-        assert_eq!(revealed, r#"{"name":"Acme","secret":"s3cret","metadata":1}"#);
+        assert_eq!(revealed.get(), r#"{"name":"Acme","secret":"s3cret","metadata":1}"#);
         assert!(attributes_json(&1u8, &Common { metadata: 1 }, None, None).is_err());
     }
 }

@@ -26,7 +26,7 @@ pub trait RowView: Send {
         &self,
         fields: Option<&[String]>,
         reveal: Option<&(&'static str, String)>,
-    ) -> serde_json::Result<String>;
+    ) -> serde_json::Result<Box<RawValue>>;
     /// A column's value as the row serializes it (for cursors: two rows a page).
     fn column(&self, name: &str) -> Option<serde_json::Value>;
 }
@@ -84,16 +84,46 @@ pub fn timestamp(t: NaiveDateTime) -> String {
 pub fn time<S: Serializer>(t: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
     use chrono::{Datelike, Timelike};
     let millis = t.and_utc().timestamp_subsec_millis().min(999);
-    let text = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    serializer.serialize_str(&text)
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return serializer.collect_str(&Utc.from_utc_datetime(t).to_rfc3339_opts(SecondsFormat::Millis, true));
+    }
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for i in (at..at + width).rev() {
+            text[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    put(20, 3, millis);
+    serializer.serialize_str(std::str::from_utf8(&text).expect("ASCII digits"))
+}
+
+/// A string made of `parts`, serialized without going through `fmt` (links are most of a
+/// document, and `format_args!` costs more than the copying).
+fn joined<S: Serializer>(serializer: S, parts: &[&str]) -> Result<S::Ok, S::Error> {
+    thread_local!(static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) });
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        buffer.clear();
+        parts.iter().for_each(|part| buffer.push_str(part));
+        serializer.serialize_str(&buffer)
+    })
+}
+
+/// `joined` as a value to serialize.
+struct Joined<'a, const N: usize>([&'a str; N]);
+
+impl<const N: usize> Serialize for Joined<'_, N> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        joined(serializer, &self.0)
+    }
 }
 
 pub fn optional_time<S: Serializer>(t: &Option<NaiveDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -154,8 +184,8 @@ impl Serialize for RelationshipLinks<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let RelationshipLinks { base, type_name, id, name } = self;
         let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("self", &format_args!("{base}/{type_name}/{id}/relationships/{name}"))?;
-        map.serialize_entry("related", &format_args!("{base}/{type_name}/{id}/{name}"))?;
+        map.serialize_entry("self", &Joined([base, "/", type_name, "/", id, "/relationships/", name]))?;
+        map.serialize_entry("related", &Joined([base, "/", type_name, "/", id, "/", name]))?;
         map.end()
     }
 }
@@ -171,9 +201,9 @@ impl Serialize for ResourceLink<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(1))?;
         if self.spec.tenancy == Tenancy::Caller {
-            map.serialize_entry("self", &format_args!("{}/user", self.links.base))?;
+            map.serialize_entry("self", &Joined([self.links.base, "/user"]))?;
         } else {
-            map.serialize_entry("self", &format_args!("{}/{}/{}", self.links.base, self.spec.type_name, self.id))?;
+            map.serialize_entry("self", &Joined([self.links.base, "/", self.spec.type_name, "/", self.id]))?;
         }
         map.end()
     }
@@ -212,7 +242,6 @@ impl Serialize for Resource<'_> {
         let spec = record.spec;
         let fields = self.fields.fields.of(spec.type_name);
         let attributes = record.row.attributes(fields, record.reveal.as_ref()).map_err(serde::ser::Error::custom)?;
-        let attributes = RawValue::from_string(attributes).map_err(serde::ser::Error::custom)?;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("id", record.id())?;
         map.serialize_entry("type", spec.type_name)?;
