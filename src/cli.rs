@@ -132,6 +132,43 @@ pub struct Settings {
     /// The sender of every mail.
     #[arg(long, env = "MAIL_FROM", default_value = "Provisioning <provisioning@localhost>", global = true)]
     pub mail_from: String,
+
+    /// Origins whose browser pages may call /api and /oauth (CORS), comma-separated, such as
+    /// https://admin.example.com; none by default.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
+    pub cors_origins: CorsOrigins,
+
+    /// Where /health, /ready and /metrics are served instead of BIND (an address and port);
+    /// unset, BIND serves them.
+    #[arg(long, env = "ADMIN_BIND", global = true)]
+    pub admin_bind: Option<String>,
+
+    /// Log lines as `text` (colored only on a terminal) or `json` (one object a line).
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
+}
+
+/// CORS_ORIGINS: each an origin as browsers send it (scheme, host, optional port; no path).
+#[derive(Debug, Clone, Default)]
+pub struct CorsOrigins(pub Vec<String>);
+
+impl std::str::FromStr for CorsOrigins {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<CorsOrigins, String> {
+        let mut origins = Vec::new();
+        for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let parsed = url::Url::parse(origin).map_err(|e| format!("{origin:?} is not an origin: {e}"))?;
+            let serialized = parsed.origin().ascii_serialization();
+            if !matches!(parsed.scheme(), "http" | "https") || serialized != origin.trim_end_matches('/') {
+                return Err(format!(
+                    "{origin:?} is not an origin: give a scheme, a host and an optional port, such as https://app.example.com"
+                ));
+            }
+            origins.push(serialized);
+        }
+        Ok(CorsOrigins(origins))
+    }
 }
 
 impl Settings {
@@ -172,6 +209,9 @@ impl Settings {
             trusted_proxies: TrustedProxies::default(),
             hash_threads: None,
             hash_queue: None,
+            cors_origins: CorsOrigins::default(),
+            admin_bind: None,
+            log_format: "text".into(),
         }
     }
 }

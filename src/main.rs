@@ -7,11 +7,8 @@ use secrecy::ExposeSecret;
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     give_freed_memory_back();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    start_logging(&cli.settings.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => open_database(&cli.settings).await.map(|_| ()),
         Command::Serve => serve(cli.settings).await,
@@ -23,6 +20,19 @@ async fn main() -> std::process::ExitCode {
             eprintln!("provisioning: {error}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Log lines on stderr at RUST_LOG (default `info`: one line a request): text, colored only
+/// when stderr is a terminal, or JSON objects (LOG_FORMAT=json).
+fn start_logging(format: &str) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().with_current_span(true).with_span_list(false).init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 

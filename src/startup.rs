@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Compress, Condition};
 use actix_web::{web, App, HttpServer};
 
 use crate::auth::hashing::HashingPool;
@@ -21,6 +21,7 @@ use crate::resources::users::{self, Credentials};
 
 pub struct Application {
     port: u16,
+    admin_address: Option<std::net::SocketAddr>,
     public_url: String,
     bootstrap: Option<Credentials>,
     server: Server,
@@ -67,6 +68,16 @@ impl Application {
         // Bind first: a start whose port is taken must fail before it makes a bootstrap user
         // whose secret it could never show.
         let listener = TcpListener::bind(&settings.bind).map_err(|e| format!("binding {}: {e}", settings.bind))?;
+        let admin_listener = match &settings.admin_bind {
+            Some(bind) => Some(TcpListener::bind(bind).map_err(|e| format!("binding ADMIN_BIND {bind}: {e}"))?),
+            None => None,
+        };
+        let admin_address = match &admin_listener {
+            Some(listener) => Some(listener.local_addr().map_err(|e| e.to_string())?),
+            None => None,
+        };
+        // The metrics recorder, before anything counts.
+        http::observe::metrics();
         let database = open_database(&settings).await?;
         let handle = database.clone();
         let keys = web::block(move || {
@@ -117,14 +128,25 @@ impl Application {
             mailer: Arc::new(mailer),
             hashing: Arc::new(hashing),
             limits: Arc::new(limits),
+            admin_address,
         });
+        let cors_origins = settings.cors_origins.0.clone();
         let mut server = HttpServer::new(move || {
+            // The last wrapped runs first: observe sees every answer; preflights are answered
+            // before the rate limit and authentication; ETags hash the uncompressed body.
             App::new()
                 .app_data(state.clone())
                 .wrap(from_fn(http::endpoint::check_text))
                 .wrap(from_fn(http::middleware::rate_limit))
-                .wrap(from_fn(http::middleware::request_id))
+                .wrap(from_fn(http::caching::caching))
+                .wrap(Compress::default())
+                .wrap(http::cors::layer(&cors_origins))
+                .wrap(from_fn(http::cors::refuse_preflights_clearly))
+                .wrap(from_fn(http::caching::head_as_get))
+                .wrap(Condition::new(admin_address.is_some(), from_fn(http::operate::split)))
+                .wrap(from_fn(http::observe::observe))
                 .configure(http::oauth::configure)
+                .configure(http::operate::configure)
                 .service(
                     web::scope("/api")
                         .wrap(from_fn(media::negotiate))
@@ -136,14 +158,22 @@ impl Application {
         })
         .listen(listener)
         .map_err(|e| e.to_string())?;
+        if let Some(admin) = admin_listener {
+            server = server.listen(admin).map_err(|e| e.to_string())?;
+        }
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Application { port: address.port(), public_url, bootstrap, server: server.run() })
+        Ok(Application { port: address.port(), admin_address, public_url, bootstrap, server: server.run() })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Where `/health`, `/ready` and `/metrics` are served, when `ADMIN_BIND` moved them.
+    pub fn admin_address(&self) -> Option<std::net::SocketAddr> {
+        self.admin_address
     }
 
     pub fn public_url(&self) -> &str {

@@ -17,6 +17,7 @@ pub struct HashingPool {
     /// One permit a running or waiting job: the threads plus the queue.
     slots: Arc<Semaphore>,
     threads: usize,
+    capacity: usize,
 }
 
 /// The pool and its queue are full: try again in a moment.
@@ -61,7 +62,7 @@ impl HashingPool {
                 })
                 .expect("starting an argon2 thread");
         }
-        HashingPool { jobs, slots: Arc::new(Semaphore::new(threads + queue)), threads }
+        HashingPool { jobs, slots: Arc::new(Semaphore::new(threads + queue)), threads, capacity: threads + queue }
     }
 
     /// Whether a job sent now would be refused.
@@ -73,13 +74,20 @@ impl HashingPool {
         self.threads
     }
 
+    /// Jobs running or waiting now, and the most there may be (threads plus queue).
+    pub fn load(&self) -> (usize, usize) {
+        (self.capacity - self.slots.available_permits(), self.capacity)
+    }
+
     fn submit<T, F>(&self, permit: OwnedSemaphorePermit, work: F) -> impl Future<Output = Result<T, Busy>> + 'static
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
         let (sender, receiver) = tokio::sync::oneshot::channel();
+        let span = tracing::Span::current();
         let job: Job = Box::new(move || {
+            let _entered = span.enter();
             let result = work();
             drop(permit);
             let _ = sender.send(result);

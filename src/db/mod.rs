@@ -178,6 +178,24 @@ pub fn migrate(conn: &mut AnyConnection) -> Result<usize, String> {
     applied.map_err(|e| format!("running migrations: {e}"))
 }
 
+/// Migrations this binary has that the database has not applied yet.
+pub fn pending_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
+    let pending = match conn {
+        AnyConnection::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+    };
+    pending.map_err(|e| format!("reading the applied migrations: {e}"))
+}
+
+/// The pool's connections at one moment, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub open: u32,
+    pub idle: u32,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+}
+
 /// The shared handle handlers use. Writes and PostgreSQL's queries run on actix's blocking
 /// pool, so a slow query never stalls an async worker; SQLite's reads run in place (`read`).
 #[derive(Clone)]
@@ -188,6 +206,24 @@ pub struct Database {
     /// fails at once (SQLITE_BUSY) when another writer got there first, whatever busy_timeout
     /// says. Writers of this process take turns here instead; PostgreSQL does not need it.
     sqlite_writer: std::sync::Arc<std::sync::Mutex<()>>,
+    /// How many are waiting for a pooled connection now.
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts one waiter while it lives.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Database {
@@ -206,7 +242,7 @@ impl Database {
             .idle_timeout(Some(std::time::Duration::from_secs(300)))
             .build(manager)
             .map_err(|e| format!("connecting to the database: {e}"))?;
-        Ok(Database { pool, backend, sqlite_writer: Default::default() })
+        Ok(Database { pool, backend, sqlite_writer: Default::default(), waiting: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -214,7 +250,35 @@ impl Database {
     }
 
     pub fn get(&self) -> Result<PooledConnection, ApiError> {
+        let _waiting = Waiting::new(&self.waiting);
         Ok(self.pool.get()?)
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            open: state.connections,
+            idle: state.idle_connections,
+            waiting: self.waiting.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the database answers, within a couple of seconds, and has every migration this
+    /// binary knows: the reason when not.
+    pub async fn readiness(&self) -> Result<(), String> {
+        let pool = self.pool.clone();
+        let checked = actix_web::web::block(move || {
+            let mut conn = pool
+                .get_timeout(std::time::Duration::from_secs(2))
+                .map_err(|e| format!("no database connection within 2 seconds: {e}"))?;
+            conn.batch_execute("SELECT 1").map_err(|e| format!("the database does not answer: {e}"))?;
+            match pending_migrations(&mut conn)? {
+                0 => Ok(()),
+                pending => Err(format!("{pending} migration(s) of this version are not applied yet")),
+            }
+        })
+        .await;
+        checked.map_err(|e| format!("the check could not run: {e}"))?
     }
 
     /// Runs `work` with a pooled connection on the blocking pool.
@@ -223,9 +287,15 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, waiting) = (self.pool.clone(), self.waiting.clone());
+        // The request's span goes with the work, so what it logs there says which request.
+        let span = tracing::Span::current();
         actix_web::web::block(move || {
-            let mut conn = pool.get()?;
+            let _entered = span.enter();
+            let mut conn = {
+                let _waiting = Waiting::new(&waiting);
+                pool.get()?
+            };
             work(&mut conn)
         })
         .await?

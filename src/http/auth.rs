@@ -8,8 +8,9 @@ use std::future::{ready, Ready};
 use crate::auth::tokens::{verify, TokenError, PROVISIONING_SCOPE};
 use crate::domain::policy::Session;
 use crate::error::ApiError;
+use crate::http::context::CallerId;
 use crate::http::state::State;
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
@@ -28,12 +29,26 @@ fn bearer(request: &ServiceRequest) -> Result<String, ApiError> {
     }
 }
 
+/// The middleware: a refusal is answered here, as a response, so the middleware outside can
+/// still add to it (its request id).
 pub async fn authenticate(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let state = request.app_data::<State>().cloned().expect("app state is configured");
-    let token = bearer(&request)?;
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match session(&request).await {
+        Ok(session) => {
+            request.extensions_mut().insert(CallerId(session.user_id.clone()));
+            request.extensions_mut().insert(session);
+            Ok(next.call(request).await?.map_into_left_body())
+        }
+        Err(refused) => Ok(request.error_response(refused).map_into_right_body()),
+    }
+}
+
+/// The request's verified session, or why it has none.
+async fn session(request: &ServiceRequest) -> Result<Session, ApiError> {
+    let state = request.app_data::<State>().cloned().ok_or(ApiError::internal("the app state is not configured"))?;
+    let token = bearer(request)?;
     let claims = match state.verified.get(&token, chrono::Utc::now().timestamp()) {
         Some(claims) => claims,
         None => {
@@ -53,7 +68,7 @@ pub async fn authenticate(
                         .await?
                         .map_err(unauthorized)?
                 }
-                Err(other) => return Err(unauthorized(other).into()),
+                Err(other) => return Err(unauthorized(other)),
             };
             state.verified.insert(&token, &claims);
             claims
@@ -64,14 +79,12 @@ pub async fn authenticate(
         _ => {
             return Err(ApiError::Unauthorized(
                 "This API takes user tokens; this token was issued to an application.".into(),
-            )
-            .into())
+            ))
         }
     };
     // The user's existence and the token's revocation are checked with the request's own
     // database work, in the same hop (`AppState::as_caller`).
-    request.extensions_mut().insert(Session { user_id, jti: claims.jti });
-    next.call(request).await
+    Ok(Session { user_id, jti: claims.jti })
 }
 
 fn unauthorized(error: TokenError) -> ApiError {

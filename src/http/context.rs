@@ -1,6 +1,6 @@
 //! Where a request comes from, as the audit trail records it: its id, the client's address
 //! (the peer's; `X-Forwarded-For` only from a trusted proxy) and user agent. The middleware
-//! that finds them is in `middleware.rs`.
+//! that finds them is in `observe.rs`.
 
 use std::future::{ready, Ready};
 use std::net::IpAddr;
@@ -34,6 +34,11 @@ impl FromRequest for RequestContext {
         })))
     }
 }
+
+/// Who made the request, for its log line: a user's id under `/api`, a client id under
+/// `/oauth`. Never a token or a secret.
+#[derive(Debug, Clone)]
+pub struct CallerId(pub String);
 
 /// What a version records of who wrote, from where.
 pub fn audit(caller: &Caller, context: &RequestContext) -> Audit {

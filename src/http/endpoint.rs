@@ -13,8 +13,20 @@ use crate::http::oauth::error::OAuthError;
 use crate::jsonapi::query::MAX_QUERY_LENGTH;
 use crate::jsonapi::text;
 
+/// `allow` with `HEAD` after `GET`: every GET answers HEAD too (`caching::head_as_get`).
+fn with_head(allow: &str) -> String {
+    let mut methods: Vec<&str> = allow.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+    if let Some(get) = methods.iter().position(|m| *m == "GET") {
+        if !methods.contains(&"HEAD") {
+            methods.insert(get + 1, "HEAD");
+        }
+    }
+    methods.join(", ")
+}
+
 /// A `web::Resource` that answers 405 with an `Allow` header for methods it does not route.
 pub fn resource(path: &str, allow: String) -> actix_web::Resource {
+    let allow = with_head(&allow);
     web::resource(path).default_service(web::to(move |request: HttpRequest| {
         let allow = allow.clone();
         async move {

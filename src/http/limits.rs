@@ -236,6 +236,15 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    /// Its name in `/metrics`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Bucket::Token => "token",
+            Bucket::Reads => "reads",
+            Bucket::Writes => "writes",
+        }
+    }
+
     pub fn of(method: &Method, path: &str) -> Bucket {
         match (method, path.starts_with("/oauth/")) {
             (&Method::GET | &Method::HEAD | &Method::OPTIONS, _) => Bucket::Reads,

@@ -4,11 +4,15 @@
 
 pub mod actions;
 pub mod auth;
+pub mod caching;
 pub mod context;
+pub mod cors;
 pub mod endpoint;
 pub mod limits;
 pub mod middleware;
 pub mod oauth;
+pub mod observe;
+pub mod operate;
 pub mod read;
 pub mod state;
 pub mod users;

@@ -65,6 +65,11 @@ pub fn single(
     query: &Query,
 ) -> HttpResponse {
     let mut response = respond(status, views::single(state.links(), record, included, query));
+    if record.reveal.is_some() {
+        // A secret shown once must not be kept by any cache (RFC 9111 §5.2.2.5).
+        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+    }
     if status == StatusCode::CREATED {
         if let Ok(value) = header::HeaderValue::from_str(&state.links().resource(record.spec, record.id())) {
             response.headers_mut().insert(header::LOCATION, value);

@@ -40,6 +40,8 @@ pub struct AppState {
     /// argon2, apart from everything else.
     pub hashing: Arc<HashingPool>,
     pub limits: Arc<RateLimits>,
+    /// `ADMIN_BIND`'s address, when health and metrics are served there.
+    pub admin_address: Option<std::net::SocketAddr>,
 }
 
 impl AppState {

@@ -1,6 +1,6 @@
 //! Content negotiation, JSON:API 1.1 §5.1 (client) and §5.2 (server) responsibilities.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
@@ -85,17 +85,22 @@ fn has_body(request: &ServiceRequest) -> bool {
 }
 
 /// Middleware for `/api`: refuse what we cannot read (415) or cannot answer in (406) before
-/// any handler runs.
+/// any handler runs. The refusal is answered here, as a response (not an error), so the
+/// middleware outside can still add to it.
 pub async fn negotiate(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let header_text = |name| request.headers().get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    if has_body(&request) {
-        check_content_type(header_text(header::CONTENT_TYPE))?;
+    let checked = match has_body(&request) {
+        true => check_content_type(header_text(header::CONTENT_TYPE)),
+        false => Ok(()),
     }
-    check_accept(header_text(header::ACCEPT))?;
-    next.call(request).await
+    .and_then(|()| check_accept(header_text(header::ACCEPT)));
+    match checked {
+        Ok(()) => Ok(next.call(request).await?.map_into_left_body()),
+        Err(refused) => Ok(request.error_response(refused).map_into_right_body()),
+    }
 }
 
 /// Request bodies larger than this answer 413.

@@ -41,10 +41,10 @@ async fn unsupported_methods_get_405_with_allow() {
     let app = spawn_app().await;
     let id = app.create_organization(json!({"name": "Acme"})).await["id"].as_str().unwrap().to_string();
     let cases = [
-        (Method::DELETE, format!("/api/organizations/{id}"), "GET, PATCH"),
-        (Method::PUT, format!("/api/organizations/{id}"), "GET, PATCH"),
-        (Method::DELETE, "/api/organizations".to_string(), "GET, POST"),
-        (Method::PATCH, "/api/organizations".to_string(), "GET, POST"),
+        (Method::DELETE, format!("/api/organizations/{id}"), "GET, HEAD, PATCH"),
+        (Method::PUT, format!("/api/organizations/{id}"), "GET, HEAD, PATCH"),
+        (Method::DELETE, "/api/organizations".to_string(), "GET, HEAD, POST"),
+        (Method::PATCH, "/api/organizations".to_string(), "GET, HEAD, POST"),
     ];
     for (method, path, allow) in cases {
         let request = app.request(method.clone(), &path).insert_header(("content-type", MEDIA_TYPE));

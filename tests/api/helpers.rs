@@ -87,6 +87,8 @@ pub struct TestApp {
     pub token: String,
     /// The file outbox every mail of this server goes to (unless a test sets `MAIL_URL`).
     pub outbox: Outbox,
+    /// `http://<ADMIN_BIND>`, when the test set it.
+    pub admin_base: Option<String>,
     client: awc::Client,
     _database: TestDatabase,
 }
@@ -219,8 +221,11 @@ pub async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) 
     let application = Application::build(settings).await.expect("building the app");
     let base = application.public_url().to_string();
     let credentials = application.bootstrap_credentials().expect("a new database bootstraps a user").clone();
+    let admin_base = application.admin_address().map(|address| format!("http://{address}"));
     actix_rt::spawn(application.server());
-    connected(base, database, database_url, outbox, credentials).await
+    let mut app = connected(base, database, database_url, outbox, credentials).await;
+    app.admin_base = admin_base;
+    app
 }
 
 /// The app a test talks to at `base`, with a token for its bootstrap user.
@@ -239,6 +244,7 @@ async fn connected(
         client_secret: credentials.client_secret.expose_secret().to_string(),
         token: String::new(),
         outbox,
+        admin_base: None,
         client,
         _database: database,
     };
@@ -484,5 +490,63 @@ impl TestApp {
         .await
         .unwrap();
         (user.id, credentials.client_id, credentials.client_secret.expose_secret().to_string())
+    }
+}
+
+/// The service's binary on its own SQLite file in a folder of its own, its stderr (the log) in
+/// `server.log` there, with `env` set: for tests that read what it logs.
+pub struct LoggedBinary {
+    child: std::process::Child,
+    pub base: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub dir: PathBuf,
+}
+
+impl LoggedBinary {
+    pub fn start(env: &[(&str, &str)]) -> LoggedBinary {
+        use std::io::BufRead;
+        let dir = std::env::temp_dir().join(format!("provisioning-logs-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = std::fs::File::create(dir.join("server.log")).unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_provisioning"));
+        command
+            .arg("serve")
+            .env("DATABASE_URL", format!("sqlite://{}", dir.join("db.sqlite").display()))
+            .env("BIND", "127.0.0.1:0")
+            .env("MAIL_URL", format!("file://{}", dir.join("outbox").display()))
+            .env("WORKERS", "1")
+            .env_remove("RUST_LOG")
+            .env_remove("LOG_FORMAT");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.stdout(std::process::Stdio::piped()).stderr(log).spawn().expect("starting the binary");
+        // Stdout shows the bootstrap secret once (to the operator) and then the address.
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut client_id, mut client_secret) = (String::new(), String::new());
+        let base = loop {
+            let line = lines.next().expect("the server prints its address").unwrap();
+            if let Some(v) = line.trim().strip_prefix("client_id:") {
+                client_id = v.trim().to_string();
+            } else if let Some(v) = line.trim().strip_prefix("client_secret:") {
+                client_secret = v.trim().to_string();
+            } else if let Some(url) = line.strip_prefix("Listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        LoggedBinary { child, base, client_id, client_secret, dir }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap()
+    }
+}
+
+impl Drop for LoggedBinary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

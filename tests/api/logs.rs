@@ -3,71 +3,15 @@
 //! rotated credential secret, an email code, revocation, a wrong secret, a forged token); then
 //! its log is searched for every one of them.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use awc::http::Method;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::helpers::{mails_in, Mail, MEDIA_TYPE};
-
-struct Server {
-    child: Child,
-    base: String,
-    client_id: String,
-    client_secret: String,
-    dir: std::path::PathBuf,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = std::env::temp_dir().join(format!("provisioning-logs-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let log = std::fs::File::create(dir.join("server.log")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_provisioning"))
-            .arg("serve")
-            .env("DATABASE_URL", format!("sqlite://{}", dir.join("db.sqlite").display()))
-            .env("BIND", "127.0.0.1:0")
-            .env("MAIL_URL", format!("file://{}", dir.join("outbox").display()))
-            .env("RUST_LOG", "trace")
-            .env("WORKERS", "1")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("starting the binary");
-        // Stdout shows the bootstrap secret once (to the operator) and then the address.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut client_id, mut client_secret) = (String::new(), String::new());
-        let base = loop {
-            let line = lines.next().expect("the server prints its address").unwrap();
-            if let Some(v) = line.trim().strip_prefix("client_id:") {
-                client_id = v.trim().to_string();
-            } else if let Some(v) = line.trim().strip_prefix("client_secret:") {
-                client_secret = v.trim().to_string();
-            } else if let Some(url) = line.strip_prefix("Listening on ") {
-                break url.trim().to_string();
-            }
-        };
-        Server { child, base, client_id, client_secret, dir }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use crate::helpers::{mails_in, LoggedBinary, Mail, MEDIA_TYPE};
 
 #[actix_rt::test]
 async fn no_secret_or_token_seen_on_the_wire_reaches_a_trace_log() {
-    let server = Server::start();
+    let server = LoggedBinary::start(&[("RUST_LOG", "trace")]);
     let client = awc::Client::default();
     let url = |path: &str| format!("{}{path}", server.base);
     // Everything secret that crosses the wire, both ways.

@@ -2,12 +2,13 @@
 //! an organization credential's token, or a token for one of its API resources (RFC 8707).
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::auth::tokens::{issue, Claims, PROVISIONING_SCOPE};
 use crate::db::grants;
 use crate::error::ApiError;
+use crate::http::context::CallerId;
 use crate::http::oauth::client::{authenticate, Client};
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
@@ -21,7 +22,13 @@ pub async fn token(state: State, request: HttpRequest, body: Result<Body, ApiErr
         Ok(body) => body,
         Err(refused) => return OAuthError::refusal(&refused).response(),
     };
-    match grant(&state, &request, &body.0).await {
+    let answer = grant(&state, &request, &body.0).await;
+    let outcome = match &answer {
+        Ok(_) => "issued",
+        Err(error) => error.error,
+    };
+    metrics::counter!("token_grants_total", "outcome" => outcome).increment(1);
+    match answer {
         Ok(response) => response,
         Err(error) => error.response(),
     }
@@ -53,6 +60,7 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
     let requested_scopes: Option<Vec<String>> =
         parameters.one("scope")?.map(|s| s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect());
     let client = authenticate(state, &parameters).await?;
+    request.extensions_mut().insert(CallerId(client.client_id().to_string()));
     let now = chrono::Utc::now().timestamp();
     let (issuer, keys) = (state.issuer.clone(), state.keys.clone());
     // RSA signing takes a fraction of a millisecond: on the blocking pool, with the grant's

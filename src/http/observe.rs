@@ -1,0 +1,136 @@
+//! What an operator sees of each request: its id (`X-Request-Id` both ways, on refusals too),
+//! one log line when it is answered, and its count and duration in `/metrics`. The middleware
+//! here is the outermost, so it sees every answer, including those the layers inside refuse.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing::Instrument;
+
+use crate::http::context::{CallerId, RequestContext};
+use crate::http::state::State;
+
+const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// A request id a client sent is kept when it is sane (so a trace can span services).
+fn given_id(request: &ServiceRequest) -> Option<String> {
+    request
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (8..=128).contains(&v.len()) && v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+        .map(String::from)
+}
+
+/// A new request id: a UUID v4 from the thread's generator (no system call per request).
+fn new_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
+}
+
+/// The middleware: context and id in, then, with the answer, `X-Request-Id`, the log line and
+/// the metrics.
+pub async fn observe(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = given_id(&request).unwrap_or_else(new_id);
+    let peer = request.peer_addr().map(|a| a.ip());
+    let client_ip = match request.app_data::<State>() {
+        Some(state) => {
+            state.limits.client_ip(peer, request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        }
+        None => peer,
+    };
+    let user_agent =
+        request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect());
+    request.extensions_mut().insert(RequestContext {
+        client_ip,
+        ip_address: client_ip.map(|ip| ip.to_string()),
+        user_agent,
+        request_id: id.clone(),
+    });
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", request_id = %id);
+    // The layers inside answer their refusals as responses (an error here would leave this
+    // layer without the request to answer it with).
+    let mut response = next.call(request).instrument(span).await?;
+    if let Ok(value) = header::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(X_REQUEST_ID, value);
+    }
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let caller = response.request().extensions().get::<CallerId>().map(|c| c.0.clone());
+    tracing::info!(
+        target: "provisioning::request",
+        method = %method,
+        route = %route,
+        status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        request_id = %id,
+        caller = caller.as_deref().unwrap_or("-"),
+        "answered"
+    );
+    // Labels from a closed set: a made-up method or path must not make a new series.
+    let method_label = match method.as_str() {
+        known @ ("GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE" | "OPTIONS") => known,
+        _ => "other",
+    };
+    let labels = [("method", method_label.to_string()), ("route", route), ("status", status.to_string())];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    Ok(response)
+}
+
+fn describe() {
+    metrics::describe_counter!("http_requests_total", "Requests answered, by method, route pattern and status.");
+    metrics::describe_histogram!(
+        "http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time from a request's arrival to its answer, by method, route pattern and status."
+    );
+    metrics::describe_counter!("token_grants_total", "POST /oauth/token, by outcome: issued, or the OAuth error.");
+    metrics::describe_counter!("rate_limit_refusals_total", "Requests refused with 429, by rate-limit bucket.");
+    metrics::describe_gauge!("db_pool_connections", "Pooled database connections, in use or idle.");
+    metrics::describe_gauge!("db_pool_waiting", "Requests waiting for a pooled database connection.");
+    metrics::describe_gauge!("argon2_jobs", "argon2 hashes and verifications running or queued.");
+    metrics::describe_gauge!("argon2_capacity", "The most argon2 jobs that may run or wait; past it, grants get 503.");
+}
+
+/// Buckets of request durations, in seconds: from a cached read to a slow write.
+const DURATION_BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's metrics, installed on first use. There is one recorder a process: servers
+/// started side by side in one process (as tests do) count together.
+pub fn metrics() -> &'static PrometheusHandle {
+    RECORDER.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &DURATION_BUCKETS)
+            .expect("the buckets are not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Only fails when a recorder is installed already, and then nothing is lost but ours.
+        let _ = metrics::set_global_recorder(recorder);
+        describe();
+        // Histograms hold their samples until upkeep folds them into the buckets: fold them
+        // every few seconds, whether anyone scrapes or not.
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            upkeep.run_upkeep();
+        });
+        handle
+    })
+}

@@ -1,0 +1,80 @@
+//! For whoever runs the service: `GET /health` (the process answers), `GET /ready` (the
+//! database answers and has this version's migrations; 503 with the reason otherwise) and
+//! `GET /metrics` (Prometheus text). With `ADMIN_BIND` they are served on that address only,
+//! and it serves nothing else.
+
+use std::net::SocketAddr;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::http::endpoint::refusal;
+use crate::http::observe::metrics;
+use crate::http::state::State;
+
+pub const PATHS: [&str; 3] = ["/health", "/ready", "/metrics"];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready))
+        .route("/metrics", web::get().to(scrape));
+}
+
+/// `application/health+json` (draft-inadarei-api-health-check): `status` is `pass` or `fail`.
+fn health_document(status: StatusCode, document: serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "application/health+json"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(document.to_string())
+}
+
+async fn health() -> HttpResponse {
+    health_document(StatusCode::OK, json!({"status": "pass"}))
+}
+
+async fn ready(state: State) -> HttpResponse {
+    match state.db.readiness().await {
+        Ok(()) => health_document(StatusCode::OK, json!({"status": "pass"})),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready");
+            health_document(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "fail", "output": reason}))
+        }
+    }
+}
+
+/// The gauges are read when scraped; the counters and histograms count as requests go.
+async fn scrape(state: State) -> HttpResponse {
+    let pool = state.db.pool_state();
+    metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(pool.open.saturating_sub(pool.idle)));
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
+    metrics::gauge!("db_pool_waiting").set(pool.waiting as f64);
+    let (argon2_jobs, argon2_capacity) = state.hashing.load();
+    metrics::gauge!("argon2_jobs").set(argon2_jobs as f64);
+    metrics::gauge!("argon2_capacity").set(argon2_capacity as f64);
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(metrics().render())
+}
+
+/// With `ADMIN_BIND`: the admin address serves only the paths above, and the public one
+/// everything but them. Both answer anything else with 404, as for a path nothing serves.
+pub async fn split(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let admin: Option<SocketAddr> = request.app_data::<State>().and_then(|state| state.admin_address);
+    let on_admin = admin.is_some_and(|address| request.app_config().local_addr() == address);
+    let admin_path = PATHS.contains(&request.path());
+    if admin.is_none() || on_admin == admin_path {
+        return Ok(next.call(request).await?.map_into_left_body());
+    }
+    let http_request: HttpRequest = request.request().clone();
+    let response = refusal(&http_request, &ApiError::RouteNotFound);
+    Ok(ServiceResponse::new(http_request, response).map_into_right_body())
+}
