@@ -2,7 +2,7 @@
 CARGO ?= cargo
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres test-sdk fmt lint bench bench-scale
+.PHONY: run test test-sqlite test-postgres test-sdk fmt lint deny bench bench-scale
 
 ## Build and serve on the embedded SQLite file (./provisioning.db) at http://127.0.0.1:8080.
 run:
@@ -38,6 +38,11 @@ test-postgres:
 
 fmt:
 	$(CARGO) fmt
+
+## The dependency tree against deny.toml: no banned crates, only the licenses it allows, only
+## crates.io (`cargo install cargo-deny`). `cargo deny check advisories` needs the network.
+deny:
+	cargo deny --locked check bans licenses sources
 
 lint:
 	$(CARGO) fmt --check

@@ -5,7 +5,8 @@
 //!
 //! Settings (environment): BENCH_SECONDS per round (default 5), BENCH_ROUNDS (3),
 //! BENCH_CONNECTIONS (32), BENCH_WORKERS per server (1), BENCH_ONLY (`reads` or `grants`: one
-//! half of the scenarios).
+//! half of the scenarios). The service logs at info (a line a request) into a file in the bench's
+//! folder, and compresses when asked (wrk does not ask).
 
 use std::process::Command;
 use std::time::Duration;
@@ -106,6 +107,13 @@ async fn run() {
 
     let dir = std::env::temp_dir().join(format!("provisioning-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    // Logging on, as the service runs: a line a request at info, into a file.
+    let log = std::fs::File::create(dir.join("service.log")).unwrap();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(log))
+        .init();
     let database_url = format!("sqlite://{}", dir.join("bench.db").display());
     let mut settings = Settings::local(&database_url);
     settings.workers = Some(workers);
@@ -187,7 +195,7 @@ async fn run() {
     actix_web::rt::spawn(baseline.run());
 
     println!(
-        "provisioning bench: {rounds} rounds x {seconds}s, {connections} connections, {workers} server worker(s), SQLite"
+        "provisioning bench: {rounds} rounds x {seconds}s, {connections} connections, {workers} server worker(s), SQLite, a log line a request"
     );
     // wrk scripts: the bearer token on every GET; a client-credentials grant body.
     let with_token = dir.join("with-token.lua");
