@@ -123,7 +123,7 @@ impl<K: Hash + Eq + Clone> SlidingWindows<K> {
             entries.retain(|_, w| index.saturating_sub(w.index) <= 1);
         }
         let window = entries.get(key).copied().unwrap_or(Window { index, current: 0, previous: 0 }).at(index);
-        if window.estimate(fraction) + 1.0 > limit.count as f64 {
+        if !admits(window.estimate(fraction), limit) {
             entries.insert(key.clone(), window);
             return decide(window, limit, elapsed, false);
         }
@@ -149,22 +149,30 @@ fn position(limit: &Limit, elapsed: f64) -> (u64, f64) {
     ((elapsed / interval) as u64, (elapsed % interval) / interval)
 }
 
+/// `counted`: the request was admitted (and counted). Otherwise the decision is whether one
+/// more would be admitted now, by the rule `hit` applies: the estimate with it is within the
+/// count.
 fn decide(window: Window, limit: &Limit, elapsed: f64, counted: bool) -> Decision {
     let (_, fraction) = position(limit, elapsed);
     let estimate = window.estimate(fraction);
-    let allowed = if counted { estimate <= limit.count as f64 } else { estimate < limit.count as f64 };
+    let allowed = counted || admits(estimate, limit);
     let remaining = (limit.count as f64 - estimate).floor().max(0.0) as u32;
     let retry_after = if allowed { 0 } else { retry_after(window, limit, elapsed) };
     Decision { allowed, limit: *limit, remaining, retry_after }
 }
 
-/// The whole seconds until the estimate drops below the limit, with nothing more counted.
+/// Whether one more request fits beside `estimate`.
+fn admits(estimate: f64, limit: &Limit) -> bool {
+    estimate + 1.0 <= limit.count as f64
+}
+
+/// The whole seconds until one more request would be admitted, with nothing more counted.
 fn retry_after(window: Window, limit: &Limit, elapsed: f64) -> u64 {
     let most = 2 * limit.interval.as_secs().max(1);
     (1..=most)
         .find(|&s| {
             let (index, fraction) = position(limit, elapsed + s as f64);
-            window.at(index).estimate(fraction) < limit.count as f64
+            admits(window.at(index).estimate(fraction), limit)
         })
         .unwrap_or(most)
 }
@@ -443,9 +451,9 @@ mod tests {
         let refused = windows.hit(&"a", &ten, start + Duration::from_secs(1));
         assert!(!refused.allowed);
         assert_eq!(refused.remaining, 0);
-        // All ten fell in the first window: the estimate drops below ten just after the next
-        // window starts (60 s from the start), and then keeps sliding.
-        assert_eq!(refused.retry_after, 60);
+        // All ten fell in the first window: one more fits once the estimate is down to nine,
+        // a tenth into the next window (66 s from the start), and then it keeps sliding.
+        assert_eq!(refused.retry_after, 65);
         assert!(windows.hit(&"b", &ten, start).allowed, "keys count apart");
         // Half into the next window half of the ten still count: five more fit.
         let half = start + Duration::from_secs(90);
@@ -453,6 +461,24 @@ mod tests {
         assert_eq!(allowed, 5);
         // Two windows later nothing counts.
         assert!(windows.check(&"a", &ten, start + Duration::from_secs(180)).allowed);
+    }
+
+    #[test]
+    fn a_refusal_while_the_previous_window_still_weighs_is_a_refusal() {
+        // The estimate is not whole here: 10 × (1 − 0.05) + 0 = 9.5 just after the next window
+        // starts. One more would make 10.5: refused, and told so (this once let requests
+        // through uncounted, so nothing was ever refused again until the weight faded).
+        let windows = SlidingWindows::new(100);
+        let start = windows.started;
+        let ten = limit(10, 20);
+        for _ in 0..10 {
+            assert!(windows.hit(&"a", &ten, start).allowed);
+        }
+        let next = start + Duration::from_secs(21);
+        let decisions: Vec<_> = (0..30).map(|_| windows.hit(&"a", &ten, next)).collect();
+        assert!(decisions.iter().all(|d| !d.allowed), "{decisions:?}");
+        assert!(!windows.check(&"a", &ten, next).allowed);
+        assert!(decisions[0].retry_after > 0);
     }
 
     #[test]
