@@ -16,6 +16,7 @@ use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
 use crate::db::{on_backend, AnyConnection, Backend};
 use crate::spec::query::{total_order, Filter, Operand, Predicate, Sort, Value};
+use crate::spec::{Field, Kind};
 
 /// A row either backend loads by column name.
 pub trait Row: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + Send + 'static {}
@@ -399,13 +400,13 @@ fn text_of(value: &Value) -> String {
 
 /// The SQL for one `filter[q][…]` parameter.
 pub fn filter_condition(filter: &Filter, backend: Backend) -> Sql {
-    let parts =
-        filter.terms.iter().map(|(field, operand)| term(field.column, filter.predicate, operand, backend)).collect();
+    let parts = filter.terms.iter().map(|(field, operand)| term(field, filter.predicate, operand, backend)).collect();
     joined(parts, if filter.any { " OR " } else { " AND " }).uncached()
 }
 
-fn term(column: &'static str, predicate: Predicate, operand: &Operand, backend: Backend) -> Sql {
+fn term(field: &Field, predicate: Predicate, operand: &Operand, backend: Backend) -> Sql {
     use Predicate::*;
+    let column = field.column;
     let c = quote(column);
     let null = |negate: bool| Sql::new(&format!("{c} IS {}NULL", if negate { "NOT " } else { "" }));
     match (predicate, operand) {
@@ -441,6 +442,11 @@ fn term(column: &'static str, predicate: Predicate, operand: &Operand, backend: 
         (NotNull, Operand::Flag(f)) => null(*f),
         (Present | Blank, Operand::Flag(f)) => {
             let present = (predicate == Present) == *f;
+            // Only text (and JSON, stored as text) can be blank; a time or a number is there
+            // or not (PostgreSQL would not compare a timestamp with '').
+            if !matches!(field.kind, Kind::String | Kind::Object) {
+                return null(present);
+            }
             let blank_values = "'', '{}', '[]'";
             if present {
                 Sql::new(&format!("({c} IS NOT NULL AND {c} NOT IN ({blank_values}))"))
