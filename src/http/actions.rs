@@ -14,7 +14,7 @@ use crate::domain::{now, parse_email};
 use crate::error::{ApiError, Invalid, Source};
 use crate::http::state::{Reading, Writing};
 use crate::jsonapi::document::{Mode, ResourceDocument};
-use crate::jsonapi::media::Body;
+use crate::jsonapi::media::Document;
 use crate::resources::api_credentials::{change_grants, ApiCredentials, Change};
 use crate::resources::memberships::{self, Memberships};
 use crate::resources::organizations::Organizations;
@@ -41,15 +41,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .route(
             web::post()
-                .to(|w: Writing, id: web::Path<String>, b: Body| grant_scopes(w, id.into_inner(), b, Change::Add)),
+                .to(|w: Writing, id: web::Path<String>, b: Document| grant_scopes(w, id.into_inner(), b, Change::Add)),
         )
         .route(
-            web::patch()
-                .to(|w: Writing, id: web::Path<String>, b: Body| grant_scopes(w, id.into_inner(), b, Change::Replace)),
+            web::patch().to(|w: Writing, id: web::Path<String>, b: Document| {
+                grant_scopes(w, id.into_inner(), b, Change::Replace)
+            }),
         )
         .route(
-            web::delete()
-                .to(|w: Writing, id: web::Path<String>, b: Body| grant_scopes(w, id.into_inner(), b, Change::Remove)),
+            web::delete().to(|w: Writing, id: web::Path<String>, b: Document| {
+                grant_scopes(w, id.into_inner(), b, Change::Remove)
+            }),
         ),
     );
 }
@@ -64,7 +66,7 @@ pub async fn unsupported_relationship_update(path: web::Path<(String, String)>) 
 }
 
 /// What `transfer_ownership` accepts: one attribute, on the organization's own document.
-static TRANSFER: ResourceSpec = ResourceSpec {
+pub static TRANSFER: ResourceSpec = ResourceSpec {
     type_name: "organizations",
     attributes: &[Attribute::new("new_owner_email", Kind::String, REQUIRED | UPDATE)],
     relationships: &[],
@@ -84,7 +86,7 @@ fn new_owner(body: &[u8], id: &str) -> Result<String, ApiError> {
 
 /// `PATCH /organizations/:id/transfer_ownership`: the owner hands the organization to another
 /// active member, who becomes owner with the admin role. 202.
-async fn transfer_ownership(writing: Writing, id: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+async fn transfer_ownership(writing: Writing, id: web::Path<String>, body: Document) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let email = new_owner(&body.0, &id);
     writing
@@ -130,7 +132,7 @@ async fn transfer_ownership(writing: Writing, id: web::Path<String>, body: Body)
 
 /// `POST /memberships/:id/resend`: the invitation of a pending membership is mailed again, and
 /// its time recorded and versioned.
-async fn resend(writing: Writing, id: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+async fn resend(writing: Writing, id: web::Path<String>, body: Document) -> Result<HttpResponse, ApiError> {
     let Writing { state, author, .. } = writing;
     let id = id.into_inner();
     // No body, or a JSON object (`{"data": {}}` as clients send); nothing else.
@@ -204,7 +206,7 @@ fn decode_scope_linkage(body: &[u8]) -> Result<Vec<String>, ApiError> {
 }
 
 /// `POST|PATCH|DELETE /api_credentials/:id/relationships/api_scopes`.
-async fn grant_scopes(writing: Writing, id: String, body: Body, change: Change) -> Result<HttpResponse, ApiError> {
+async fn grant_scopes(writing: Writing, id: String, body: Document, change: Change) -> Result<HttpResponse, ApiError> {
     let Writing { state, author, .. } = writing;
     let scope_ids = decode_scope_linkage(&body.0);
     let credential_id = id.clone();

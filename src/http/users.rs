@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use crate::error::ApiError;
 use crate::http::state::{Reading, Writing};
 use crate::http::{read, write};
-use crate::jsonapi::media::Body;
+use crate::jsonapi::media::Document;
 use crate::resources::users::Users;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -21,7 +21,7 @@ async fn show(reading: Reading) -> Result<HttpResponse, ApiError> {
     read::show_at::<Users>(reading, id).await
 }
 
-async fn update(writing: Writing, body: Body) -> Result<HttpResponse, ApiError> {
+async fn update(writing: Writing, body: Document) -> Result<HttpResponse, ApiError> {
     let id = writing.author.session.user_id.clone();
     write::update_at::<Users>(writing, body, id, true).await
 }

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::http::read::single;
 use crate::http::state::Writing;
 use crate::jsonapi::document::{Mode, ResourceDocument};
-use crate::jsonapi::media::Body;
+use crate::jsonapi::media::Document;
 use crate::jsonapi::query::{parse, Allowed};
 use crate::resources::model::{record, Resource};
 use crate::resources::read::included;
@@ -25,7 +25,7 @@ type Decoded<V> = (Result<(Query, V, ResourceDocument), ApiError>, Option<(&'sta
 
 async fn decode<T: Resource, V: Send + 'static>(
     writing: &Writing,
-    body: &Body,
+    body: &Document,
     mode: Mode<'_>,
     read: impl FnOnce(&ResourceDocument) -> Result<V, ApiError>,
     prepare: fn(V) -> V,
@@ -62,7 +62,7 @@ fn finish<T: Resource>(
     Ok((record, included, query))
 }
 
-pub async fn create<T: Create>(writing: Writing, body: Body) -> Result<HttpResponse, ApiError> {
+pub async fn create<T: Create>(writing: Writing, body: Document) -> Result<HttpResponse, ApiError> {
     let catalog = writing.state.registry;
     let (decoded, reveal) =
         decode::<T, _>(&writing, &body, Mode::Create, |d| T::decode(d, catalog), T::prepare, T::hashes, T::revealed)
@@ -79,14 +79,18 @@ pub async fn create<T: Create>(writing: Writing, body: Body) -> Result<HttpRespo
     Ok(single(&state, StatusCode::CREATED, &record, included.as_deref(), &query))
 }
 
-pub async fn update<T: Update>(writing: Writing, id: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+pub async fn update<T: Update>(
+    writing: Writing,
+    id: web::Path<String>,
+    body: Document,
+) -> Result<HttpResponse, ApiError> {
     update_at::<T>(writing, body, id.into_inner(), false).await
 }
 
 /// Updates record `id`; `singleton` when its path has no id (`/user`).
 pub async fn update_at<T: Update>(
     writing: Writing,
-    body: Body,
+    body: Document,
     id: String,
     singleton: bool,
 ) -> Result<HttpResponse, ApiError> {

@@ -76,28 +76,19 @@ pub fn check_accept(value: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn has_body(request: &ServiceRequest) -> bool {
-    let headers = request.headers();
-    let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    matches!(length, Some(n) if n > 0)
-        || headers.contains_key(header::TRANSFER_ENCODING)
-        || matches!(*request.method(), Method::POST | Method::PATCH | Method::PUT)
-}
-
-/// Middleware for `/api`: refuse what we cannot read (415) or cannot answer in (406) before
-/// any handler runs. The refusal is answered here, as a response (not an error), so the
+/// Middleware for `/api`: refuse what we cannot answer in (406) before any handler runs (what
+/// we cannot read is refused by `Document`, 415). The refusal is answered here, as a response (not an error), so the
 /// middleware outside can still add to it.
 pub async fn negotiate(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let header_text = |name| request.headers().get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    let checked = match has_body(&request) {
-        true => check_content_type(header_text(header::CONTENT_TYPE)),
-        false => Ok(()),
+    // No route under /api takes another method: routing answers 405, whatever the body is.
+    if !matches!(*request.method(), Method::GET | Method::HEAD | Method::POST | Method::PATCH | Method::DELETE) {
+        return Ok(next.call(request).await?.map_into_left_body());
     }
-    .and_then(|()| check_accept(header_text(header::ACCEPT)));
-    match checked {
+    let header_text = |name| request.headers().get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    match check_accept(header_text(header::ACCEPT)) {
         Ok(()) => Ok(next.call(request).await?.map_into_left_body()),
         Err(refused) => Ok(request.error_response(refused).map_into_right_body()),
     }
@@ -139,6 +130,29 @@ impl FromRequest for Body {
             }
             Ok(Body(body.freeze()))
         })
+    }
+}
+
+/// A JSON:API request body: `Body`, sent as `application/vnd.api+json` (415 otherwise; a
+/// request without a body needs no media type). The check comes once a route takes the
+/// request, so a method no route takes answers 405 first.
+pub struct Document(pub actix_web::web::Bytes);
+
+impl FromRequest for Document {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let headers = req.headers();
+        let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+        let length =
+            headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        let has_body = length.is_some_and(|n| n > 0) || headers.contains_key(header::TRANSFER_ENCODING);
+        if let Err(refused) = check_content_type(content_type).or_else(|e| if has_body { Err(e) } else { Ok(()) }) {
+            return Box::pin(std::future::ready(Err(refused)));
+        }
+        let body = Body::from_request(req, payload);
+        Box::pin(async move { body.await.map(|body| Document(body.0)) })
     }
 }
 
