@@ -130,8 +130,9 @@ impl OAuthParameters {
         Ok(first.filter(|v| !v.is_empty()))
     }
 
+    /// Every value of a parameter that may repeat; empty ones count as absent, as in `one`.
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+        self.pairs.iter().filter(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
     }
 
     /// The client id and, when given, the secret, from Basic or the body (not both).
