@@ -129,6 +129,7 @@ impl Application {
             hashing: Arc::new(hashing),
             limits: Arc::new(limits),
             admin_address,
+            openapi: Default::default(),
         });
         let cors_origins = settings.cors_origins.0.clone();
         let mut server = HttpServer::new(move || {
@@ -147,6 +148,9 @@ impl Application {
                 .wrap(from_fn(http::observe::observe))
                 .configure(http::oauth::configure)
                 .configure(http::operate::configure)
+                .service(
+                    http::endpoint::resource("/openapi.json", "GET".into()).route(web::get().to(http::openapi::serve)),
+                )
                 .service(
                     web::scope("/api")
                         .wrap(from_fn(media::negotiate))

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod middleware;
 pub mod oauth;
 pub mod observe;
+pub mod openapi;
 pub mod operate;
 pub mod read;
 pub mod state;
@@ -30,7 +31,7 @@ use crate::resources::api_scopes::ApiScopes;
 use crate::resources::application_memberships::ApplicationMemberships;
 use crate::resources::membership_profiles::MembershipProfiles;
 use crate::resources::memberships::Memberships;
-use crate::resources::model::{Registered, Resource};
+use crate::resources::model::{AnyResource, Registered, Resource};
 use crate::resources::organizations::Organizations;
 use crate::resources::permissions::Permissions;
 use crate::resources::roles::Roles;
@@ -45,9 +46,27 @@ macro_rules! types {
     ($($type:ty => $routes:tt,)*) => {
         pub static REGISTRY: Registry = Registry::new(&[$(&Registered::<$type>::TYPE,)*]);
 
+        /// What `mount_types` mounts, for the OpenAPI document.
+        pub static MOUNTED: &[Mounted] = &[$(Mounted { resource: &Registered::<$type>::TYPE, writes: writes!($routes) },)*];
+
         fn mount_types(cfg: &mut web::ServiceConfig) {
             $(mount!(cfg, $type, $routes);)*
         }
+    };
+}
+
+/// A registered type and the writes its shared routes take (`None`: routes of its own).
+pub struct Mounted {
+    pub resource: &'static dyn AnyResource,
+    pub writes: Option<&'static [&'static str]>,
+}
+
+macro_rules! writes {
+    (singleton) => {
+        None
+    };
+    ([$($write:ident)*]) => {
+        Some(&[$(stringify!($write)),*])
     };
 }
 

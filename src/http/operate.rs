@@ -20,9 +20,10 @@ use crate::http::state::State;
 pub const PATHS: [&str; 3] = ["/health", "/ready", "/metrics"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready))
-        .route("/metrics", web::get().to(scrape));
+    use crate::http::endpoint::resource;
+    cfg.service(resource("/health", "GET".into()).route(web::get().to(health)))
+        .service(resource("/ready", "GET".into()).route(web::get().to(ready)))
+        .service(resource("/metrics", "GET".into()).route(web::get().to(scrape)));
 }
 
 /// `application/health+json` (draft-inadarei-api-health-check): `status` is `pass` or `fail`.

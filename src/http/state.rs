@@ -42,6 +42,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// `ADMIN_BIND`'s address, when health and metrics are served there.
     pub admin_address: Option<std::net::SocketAddr>,
+    /// `GET /openapi.json`, rendered on first request.
+    pub openapi: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl AppState {

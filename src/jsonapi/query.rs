@@ -103,6 +103,35 @@ impl Predicate {
     }
 }
 
+/// What a filter's value is, for the OpenAPI document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterValue {
+    /// One value of the attribute's kind.
+    One,
+    /// Comma-separated values of the attribute's kind.
+    List,
+    /// `true` or `false`.
+    Flag,
+    /// A JSON object (`_jcont`).
+    Json,
+}
+
+/// The predicates an attribute of `kind` takes (`filter[q][<name>_<predicate>]`), with what
+/// each one's value is.
+pub fn predicates(kind: Kind) -> impl Iterator<Item = (&'static str, FilterValue)> {
+    let mut all: Vec<_> = PREDICATES.iter().filter(|(_, p)| p.applies_to(kind)).collect();
+    all.sort_by_key(|(name, _)| *name);
+    all.into_iter().map(|(name, p)| {
+        let operand = match p {
+            Predicate::Jcont => FilterValue::Json,
+            p if p.takes_flag() => FilterValue::Flag,
+            p if p.takes_list() => FilterValue::List,
+            _ => FilterValue::One,
+        };
+        (*name, operand)
+    })
+}
+
 /// Parses a request's query string for `spec`; `catalog` knows the other types (`include`
 /// paths, `fields[type]`).
 pub fn parse(

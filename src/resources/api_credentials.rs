@@ -100,7 +100,9 @@ impl ApiCredential {
 impl Resource for ApiCredentials {
     stored!(api_credentials, ApiCredential, [organization_id, role_id]);
 
-    fn attributes(row: &ApiCredential) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &ApiCredential) -> Attributes<'_> {
         Attributes {
             name: &row.name,
             kind: &row.kind,
@@ -120,7 +122,7 @@ impl Resource for ApiCredentials {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     name: &'a str,
     kind: &'a str,
@@ -136,8 +138,10 @@ pub struct Attributes<'a> {
     auth_method: &'a str,
     public_key: Option<&'a str>,
     #[serde(serialize_with = "crate::views::optional_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     client_secret_expires_at: Option<NaiveDateTime>,
     #[serde(serialize_with = "crate::views::optional_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     client_secret_previous_expires_at: Option<NaiveDateTime>,
 }
 

@@ -65,7 +65,9 @@ impl ApiResource {
 impl Resource for ApiResources {
     stored!(api_resources, ApiResource, [organization_id, application_id]);
 
-    fn attributes(row: &ApiResource) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &ApiResource) -> Attributes<'_> {
         Attributes {
             name: &row.name,
             identifier: &row.identifier,
@@ -77,7 +79,7 @@ impl Resource for ApiResources {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     name: &'a str,
     identifier: &'a str,

@@ -42,12 +42,14 @@ row! {
 impl Resource for ApiScopes {
     stored!(api_scopes, ApiScope, [organization_id, api_resource_id]);
 
-    fn attributes(row: &ApiScope) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &ApiScope) -> Attributes<'_> {
         Attributes { name: &row.name, description: row.description.as_deref() }
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     name: &'a str,
     description: Option<&'a str>,

@@ -51,14 +51,17 @@ impl Resource for ApplicationMemberships {
         [organization_id, api_credential_id, role_id, membership_id, membership_profile_id]
     );
 
-    fn attributes(row: &ApplicationMembership) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &ApplicationMembership) -> Attributes<'_> {
         Attributes { filters: &row.filters }
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     #[serde(serialize_with = "crate::views::json")]
+    #[schema(value_type = Object)]
     filters: &'a str,
 }
 

@@ -42,12 +42,14 @@ row! {
 impl Resource for MembershipProfiles {
     stored!(membership_profiles, MembershipProfile, [organization_id]);
 
-    fn attributes(row: &MembershipProfile) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &MembershipProfile) -> Attributes<'_> {
         Attributes { name: &row.name, access_scope: &row.access_scope, test_enabled: row.test_enabled }
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     name: &'a str,
     access_scope: &'a str,

@@ -76,7 +76,9 @@ impl Resource for Memberships {
         Ok(())
     }
 
-    fn attributes(row: &Membership) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &Membership) -> Attributes<'_> {
         Attributes {
             user_email: &row.user_email,
             user_first_name: row.user_first_name.as_deref(),
@@ -89,7 +91,7 @@ impl Resource for Memberships {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     user_email: &'a str,
     user_first_name: Option<&'a str>,

@@ -29,8 +29,11 @@ pub trait Resource: Send + Sync + 'static {
     /// another type matches on.
     fn key<'r>(row: &'r Self::Row, column: &str) -> Option<&'r str>;
 
-    /// The type's own attributes, as the wire shows them.
-    fn attributes(row: &Self::Row) -> impl Serialize + '_;
+    /// The type's own attributes as the wire shows them: the struct that renders them also
+    /// describes them in the OpenAPI document.
+    type Attributes<'r>: Serialize + utoipa::ToSchema;
+
+    fn attributes(row: &Self::Row) -> Self::Attributes<'_>;
 
     /// The attributes every type shares, rendered after the type's own.
     fn common(row: &Self::Row) -> Common<'_>;
@@ -54,15 +57,18 @@ pub trait Resource: Send + Sync + 'static {
 }
 
 /// `created_at`, `updated_at`, `reference`, `reference_origin`, `metadata`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Common<'a> {
     #[serde(serialize_with = "crate::views::time")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::views::time")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: NaiveDateTime,
     pub reference: Option<&'a str>,
     pub reference_origin: Option<&'a str>,
     #[serde(serialize_with = "crate::views::json")]
+    #[schema(value_type = Object)]
     pub metadata: &'a str,
 }
 
@@ -181,6 +187,9 @@ pub trait AnyResource: Sync {
     fn load(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<Vec<Record>>;
 
     fn page(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<Record>, Total)>;
+
+    /// The JSON Schema of the type's own attributes, from the struct that renders them.
+    fn attributes_schema(&self) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>;
 }
 
 /// The registration of a type: `&Registered::<Roles>::TYPE`.
@@ -202,6 +211,10 @@ impl<T: Resource> AnyResource for Registered<T> {
     fn page(&self, conn: &mut AnyConnection, select: &Select) -> QueryResult<(Vec<Record>, Total)> {
         let (rows, total) = rows::page::<T::Row>(conn, select)?;
         Ok((rows.into_iter().map(record::<T>).collect(), total))
+    }
+
+    fn attributes_schema(&self) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <T::Attributes<'static> as utoipa::PartialSchema>::schema()
     }
 }
 

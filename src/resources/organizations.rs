@@ -73,7 +73,9 @@ row! {
 impl Resource for Organizations {
     stored!(organizations, Organization, []);
 
-    fn attributes(row: &Organization) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &Organization) -> Attributes<'_> {
         Attributes {
             name: &row.name,
             slug: &row.slug,
@@ -94,7 +96,7 @@ impl Resource for Organizations {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     name: &'a str,
     slug: &'a str,
@@ -110,8 +112,10 @@ pub struct Attributes<'a> {
     region: &'a str,
     can_switch_live: bool,
     #[serde(serialize_with = "crate::views::optional_json")]
+    #[schema(value_type = Option<Object>)]
     subscription_info: &'a Option<String>,
     #[serde(serialize_with = "crate::views::optional_json")]
+    #[schema(value_type = Option<Object>)]
     config: &'a Option<String>,
 }
 

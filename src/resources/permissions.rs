@@ -63,7 +63,9 @@ impl Resource for Permissions {
         Ok(())
     }
 
-    fn attributes(row: &Permission) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &Permission) -> Attributes<'_> {
         Attributes {
             can_create: row.can_create,
             can_read: row.can_read,
@@ -75,7 +77,7 @@ impl Resource for Permissions {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     can_create: bool,
     can_read: bool,
@@ -83,6 +85,7 @@ pub struct Attributes<'a> {
     can_destroy: bool,
     subject: &'a str,
     #[serde(serialize_with = "crate::views::json")]
+    #[schema(value_type = Object)]
     restrictions: &'a str,
 }
 

@@ -44,12 +44,14 @@ row! {
 impl Resource for Roles {
     stored!(roles, Role, [organization_id]);
 
-    fn attributes(row: &Role) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &Role) -> Attributes<'_> {
         Attributes { name: &row.name, kind: &row.kind }
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     name: &'a str,
     kind: &'a str,

@@ -65,7 +65,9 @@ row! {
 impl Resource for Users {
     stored!(users, User, []);
 
-    fn attributes(row: &User) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &User) -> Attributes<'_> {
         Attributes {
             email: &row.email,
             first_name: &row.first_name,
@@ -77,7 +79,7 @@ impl Resource for Users {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     email: &'a str,
     first_name: &'a str,

@@ -40,7 +40,9 @@ row! {
 impl Resource for Versions {
     stored!(versions, Version, [organization_id, resource_id]);
 
-    fn attributes(row: &Version) -> impl Serialize + '_ {
+    type Attributes<'r> = Attributes<'r>;
+
+    fn attributes(row: &Version) -> Attributes<'_> {
         Attributes {
             resource_type: &row.resource_type,
             resource_id: &row.resource_id,
@@ -54,14 +56,16 @@ impl Resource for Versions {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Attributes<'a> {
     resource_type: &'a str,
     resource_id: &'a str,
     event: &'a str,
     #[serde(serialize_with = "crate::views::json")]
+    #[schema(value_type = Object)]
     changes: &'a str,
     #[serde(serialize_with = "crate::views::json")]
+    #[schema(value_type = Object)]
     who: &'a str,
     ip_address: Option<&'a str>,
     user_agent: Option<&'a str>,

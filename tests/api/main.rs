@@ -17,6 +17,7 @@ mod limits;
 mod listing;
 mod logs;
 mod negotiation;
+mod openapi;
 mod operating;
 mod organizations;
 mod rendering;
