@@ -2,7 +2,7 @@
 CARGO ?= cargo
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres test-sdk fmt lint deny bench bench-scale
+.PHONY: run test test-sqlite test-postgres test-sdk test-contract test-postman fmt lint deny bench bench-scale
 
 ## Build and serve on the embedded SQLite file (./provisioning.db) at http://127.0.0.1:8080.
 run:
@@ -27,6 +27,17 @@ test-sdk:
 	$(CARGO) build --locked --bin provisioning
 	cd tests/sdk && npm install --no-package-lock --no-audit --no-fund --loglevel=error && \
 		PROVISIONING_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/provisioning" node --test --test-reporter=spec
+
+## The served contract: schemathesis (installed into target/schemathesis-venv) runs every
+## operation of /openapi.json against the binary on SQLite, all checks, stateful phase too.
+test-contract:
+	$(CARGO) build --locked --bin provisioning
+	PROVISIONING_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/provisioning" bash tests/schemathesis/run.sh
+
+## The Postman collection in fixtures/postman, run by newman against the binary on SQLite.
+test-postman:
+	$(CARGO) build --locked --bin provisioning
+	PROVISIONING_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/provisioning" bash tests/postman/run.sh
 
 test-sqlite:
 	@echo "== tests on SQLite"
