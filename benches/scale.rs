@@ -82,6 +82,9 @@ fn script(dir: &std::path::Path, name: &str, headers: &[(&str, &str)], post: Opt
 }
 
 /// One instance of the release binary.
+/// The master key of the bench's deployment (base64 of 32 bytes).
+const BENCH_MASTER_KEY: &str = "cHJvdmlzaW9uaW5nIGJlbmNoOiBtYXN0ZXIga2V5ISE=";
+
 struct Instance {
     child: Child,
     port: u16,
@@ -94,6 +97,8 @@ impl Instance {
         command
             .arg("serve")
             .env("DATABASE_URL", database_url)
+            // Instances on one PostgreSQL share the master key (any key: this database is the bench's).
+            .env("MASTER_KEY", BENCH_MASTER_KEY)
             .env("BIND", format!("127.0.0.1:{port}"))
             .env("PUBLIC_URL", public_url)
             .env("WORKERS", "1")

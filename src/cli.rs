@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::domain::sealed::MasterKeys;
 use crate::http::limits::{RateLimit, TrustedProxies};
 
 #[derive(Debug, Parser)]
@@ -28,6 +29,20 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// The master key that seals the secrets kept in the database.
+    MasterKey {
+        #[command(subcommand)]
+        command: MasterKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Print a new master key (base64 of 32 random bytes), for MASTER_KEY or a key file.
+    Generate,
+    /// Reseal every sealed value under the first configured key (MASTER_KEY=<new>,<old>). With
+    /// the default key file beside a SQLite database, a new key is made first, at its top.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +158,17 @@ pub struct Settings {
     #[arg(long, env = "ADMIN_BIND", global = true)]
     pub admin_bind: Option<String>,
 
+    /// The master key that seals secrets kept in the database (the token signing keys): base64
+    /// of 32 bytes. Several, comma-separated: the first seals, every one opens (rotation).
+    /// Unset on SQLite: a key file `master.key` beside the database, made on first start.
+    /// PostgreSQL needs it or MASTER_KEY_FILE: every instance must share the key.
+    #[arg(long, env = "MASTER_KEY", global = true, hide_env_values = true)]
+    pub master_key: Option<MasterKeys>,
+
+    /// A file holding the master key(s), one a line, the first sealing.
+    #[arg(long, env = "MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<std::path::PathBuf>,
+
     /// Log lines as `text` (colored only on a terminal) or `json` (one object a line).
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,
@@ -172,19 +198,26 @@ impl std::str::FromStr for CorsOrigins {
 }
 
 impl Settings {
+    /// The folder of the SQLite file (`.` for a bare file name); none on PostgreSQL.
+    pub fn sqlite_folder(&self) -> Option<std::path::PathBuf> {
+        let url = Some(&self.database_url).filter(|url| url.starts_with("sqlite:"))?;
+        let file = crate::db::sqlite_path(url);
+        let file = std::path::Path::new(file.split('?').next().unwrap_or(file));
+        Some(file.parent().filter(|folder| !folder.as_os_str().is_empty()).unwrap_or(std::path::Path::new(".")).into())
+    }
+
     /// `MAIL_URL`, or the outbox folder beside the SQLite file (./outbox on PostgreSQL).
     pub fn mail_url(&self) -> String {
         if let Some(url) = &self.mail_url {
             return url.clone();
         }
-        let folder = Some(&self.database_url)
-            .filter(|url| url.starts_with("sqlite:"))
-            .map(|url| crate::db::sqlite_path(url))
-            .map(|file| std::path::Path::new(file.split('?').next().unwrap_or(file)))
-            .and_then(|file| file.parent())
-            .filter(|folder| !folder.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
+        let folder = self.sqlite_folder().unwrap_or_else(|| ".".into());
         format!("file://{}", folder.join("outbox").display())
+    }
+
+    /// The default key file: `master.key` beside the SQLite file.
+    pub fn default_master_key_file(&self) -> Option<std::path::PathBuf> {
+        self.sqlite_folder().map(|folder| folder.join("master.key"))
     }
 
     /// Settings for a server on `database_url`, on a free port of 127.0.0.1.
@@ -211,6 +244,8 @@ impl Settings {
             hash_queue: None,
             cors_origins: CorsOrigins::default(),
             admin_bind: None,
+            master_key: None,
+            master_key_file: None,
             log_format: "text".into(),
         }
     }

@@ -1,5 +1,5 @@
 use clap::Parser;
-use provisioning::cli::{Cli, Command, Settings, UsersCommand};
+use provisioning::cli::{Cli, Command, MasterKeyCommand, Settings, UsersCommand};
 use provisioning::resources::users::{self, Credentials};
 use provisioning::startup::{open_database, Application};
 use secrecy::ExposeSecret;
@@ -13,6 +13,7 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => open_database(&cli.settings).await.map(|_| ()),
         Command::Serve => serve(cli.settings).await,
         Command::Users { command } => manage_users(cli.settings, command).await,
+        Command::MasterKey { command } => manage_master_key(cli.settings, command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -85,6 +86,21 @@ async fn manage_users(settings: Settings, command: UsersCommand) -> Result<(), S
                 &format!("Rotated the secret of {shown}; the old one no longer works"),
                 &credentials,
                 &url,
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn manage_master_key(settings: Settings, command: MasterKeyCommand) -> Result<(), String> {
+    match command {
+        MasterKeyCommand::Generate => println!("{}", provisioning::domain::sealed::generate_key().expose_secret()),
+        MasterKeyCommand::Rotate => {
+            let (current, changed) = provisioning::startup::rotate_master_key(&settings).await?;
+            println!("Resealed {changed} value(s) under master key {current}.");
+            println!(
+                "Restart every instance with this key first (MASTER_KEY=<new>,<old>, or the key file); drop the old \
+                 key once they all run with the new one."
             );
         }
     }

@@ -4,6 +4,8 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress, Condition};
 use actix_web::{web, App, HttpServer};
@@ -12,6 +14,7 @@ use crate::auth::hashing::HashingPool;
 use crate::auth::keys::KeySet;
 use crate::cli::Settings;
 use crate::db::{self, Database};
+use crate::domain::sealed::{generate_key, MasterKeys};
 use crate::http::limits::{RateLimits, SharedWindows};
 use crate::http::state::AppState;
 use crate::http::{self, auth};
@@ -41,6 +44,80 @@ pub async fn open_database(settings: &Settings) -> Result<Database, String> {
         tracing::info!(applied, "applied migrations");
     }
     Ok(database)
+}
+
+/// The master keys: MASTER_KEY, MASTER_KEY_FILE, or on SQLite the key file beside the
+/// database, made (readable by its owner only) on first start.
+pub fn master_keys(settings: &Settings) -> Result<MasterKeys, String> {
+    if let Some(keys) = &settings.master_key {
+        return Ok(keys.clone());
+    }
+    let file = match (&settings.master_key_file, settings.default_master_key_file()) {
+        (Some(file), _) => file.clone(),
+        (None, Some(file)) => {
+            if make_key_file(&file, &generate_key())? {
+                tracing::warn!(
+                    file = %file.display(),
+                    "generated the master key that seals the secrets in the database; keep it, and back it up \
+                     with the database: without it they cannot be read"
+                );
+            }
+            file
+        }
+        (None, None) => {
+            return Err("PostgreSQL needs MASTER_KEY or MASTER_KEY_FILE: every instance must seal and open secrets \
+                 with the same key (`provisioning master-key generate` makes one)"
+                .into())
+        }
+    };
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| format!("reading the master key file {}: {e}", file.display()))?;
+    text.parse().map_err(|e| format!("the master key file {}: {e}", file.display()))
+}
+
+/// Writes `key` to a new file only its owner can read; false when the file was there already.
+pub fn make_key_file(file: &std::path::Path, key: &SecretString) -> Result<bool, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file);
+    match created {
+        Ok(mut out) => {
+            writeln!(out, "{}", key.expose_secret())
+                .and_then(|()| out.sync_all())
+                .map_err(|e| format!("writing the master key file {}: {e}", file.display()))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(format!("creating the master key file {}: {e}", file.display())),
+    }
+}
+
+/// `provisioning master-key rotate`. With the default key file (SQLite, no setting), a new key
+/// goes first in it, the old ones stay below; then every sealed value is resealed under the
+/// first key. Each value is resealed on its own, so a rotation cut short leaves values under
+/// keys that still open them, and running it again finishes it. The sealing key's id and how
+/// many values changed.
+pub async fn rotate_master_key(settings: &Settings) -> Result<(String, usize), String> {
+    if let (None, None, Some(file)) =
+        (&settings.master_key, &settings.master_key_file, settings.default_master_key_file())
+    {
+        let old = std::fs::read_to_string(&file)
+            .map_err(|e| format!("reading the master key file {}: {e}", file.display()))?;
+        let next = file.with_extension("key.next");
+        let _ = std::fs::remove_file(&next);
+        make_key_file(&next, &SecretString::from(format!("{}\n{}", generate_key().expose_secret(), old.trim())))?;
+        std::fs::rename(&next, &file).map_err(|e| format!("replacing the master key file {}: {e}", file.display()))?;
+    }
+    let master = master_keys(settings)?;
+    let database = open_database(settings).await?;
+    let current = master.current().to_string();
+    let changed = web::block(move || {
+        let mut conn = database.get().map_err(|e| e.to_string())?;
+        crate::auth::keys::seal_all(&mut conn, &master)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    Ok((current, changed))
 }
 
 /// On an empty database, the first user, whose credentials the caller shows once.
@@ -79,10 +156,12 @@ impl Application {
         // The metrics recorder, before anything counts.
         http::observe::metrics();
         let database = open_database(&settings).await?;
+        // After the database: a SQLite URL that names no usable file is refused first.
+        let master = master_keys(&settings)?;
         let handle = database.clone();
         let keys = web::block(move || {
             let mut conn = handle.get().map_err(|e| e.to_string())?;
-            KeySet::load_or_create(&mut conn)
+            KeySet::load_or_create(&mut conn, &master)
         })
         .await
         .map_err(|e| e.to_string())??;

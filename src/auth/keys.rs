@@ -1,6 +1,7 @@
 //! RS512 signing keys. The first instance to start on an empty database generates one and
-//! stores it; every instance signs with the oldest key and verifies with all of them, so
-//! instances side by side on one PostgreSQL agree without talking to each other.
+//! stores it, its private half sealed under the master key; every instance signs with the
+//! oldest key and verifies with all of them, so instances side by side on one PostgreSQL agree
+//! without talking to each other.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -15,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::db::schema::signing_keys;
 use crate::db::AnyConnection;
+use crate::domain::sealed::{context, MasterKeys};
 
 pub const ALGORITHM: &str = "RS512";
 const RSA_BITS: usize = 2048;
@@ -25,10 +27,18 @@ const RSA_BITS: usize = 2048;
 struct SigningKeyRow {
     kid: String,
     algorithm: String,
+    /// Empty: the key is sealed. Only a database from before sealing holds a PEM here, until
+    /// the next start seals it.
     private_key_pem: String,
     public_n: String,
     public_e: String,
     created_at: chrono::NaiveDateTime,
+    private_key_sealed: Option<String>,
+}
+
+/// Where a signing key's private half is sealed.
+fn place(kid: &str) -> String {
+    context("signing_keys", kid, "private_key")
 }
 
 struct Verifier {
@@ -44,17 +54,50 @@ pub struct KeySet {
     verifiers: RwLock<HashMap<String, Verifier>>,
 }
 
-fn generate() -> Result<SigningKeyRow, String> {
+fn generate(master: &MasterKeys) -> Result<SigningKeyRow, String> {
     let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS).map_err(|e| e.to_string())?;
     let pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+    let kid = crate::domain::secrets::generate_client_id()[..16].to_string();
     Ok(SigningKeyRow {
-        kid: crate::domain::secrets::generate_client_id()[..16].to_string(),
+        private_key_sealed: Some(master.seal(&place(&kid), pem.as_bytes())),
+        kid,
         algorithm: ALGORITHM.into(),
-        private_key_pem: pem.to_string(),
+        private_key_pem: String::new(),
         public_n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
         public_e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
         created_at: crate::domain::now(),
     })
+}
+
+/// A key's private half in PEM: opened, or (before sealing) as stored.
+fn private_pem(row: &SigningKeyRow, master: &MasterKeys) -> Result<String, String> {
+    match &row.private_key_sealed {
+        Some(sealed) => master
+            .open(&place(&row.kid), sealed)
+            .map_err(|e| format!("opening signing key {}: {e}", row.kid))
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|e| e.to_string())),
+        None => Ok(row.private_key_pem.clone()),
+    }
+}
+
+/// Seals every key still in clear, and reseals every key sealed under another master key
+/// than the current one; how many it changed.
+pub fn seal_all(conn: &mut AnyConnection, master: &MasterKeys) -> Result<usize, String> {
+    let rows = load_rows(conn).map_err(|e| format!("loading signing keys: {e}"))?;
+    let mut changed = 0;
+    for row in rows {
+        if row.private_key_sealed.as_deref().is_some_and(|s| master.is_current(s)) {
+            continue;
+        }
+        let pem = private_pem(&row, master)?;
+        let sealed = master.seal(&place(&row.kid), pem.as_bytes());
+        diesel::update(signing_keys::table.find(&row.kid))
+            .set((signing_keys::private_key_sealed.eq(sealed), signing_keys::private_key_pem.eq("")))
+            .execute(conn)
+            .map_err(|e| format!("sealing signing key {}: {e}", row.kid))?;
+        changed += 1;
+    }
+    Ok(changed)
 }
 
 fn verifier(row: &SigningKeyRow) -> Result<Verifier, String> {
@@ -72,11 +115,17 @@ fn load_rows(conn: &mut AnyConnection) -> QueryResult<Vec<SigningKeyRow>> {
 }
 
 impl KeySet {
-    /// Loads the keys, generating the first one on an empty database.
-    pub fn load_or_create(conn: &mut AnyConnection) -> Result<KeySet, String> {
+    /// Loads the keys, generating the first one on an empty database, and seals any still in
+    /// clear (a database from before sealing).
+    pub fn load_or_create(conn: &mut AnyConnection, master: &MasterKeys) -> Result<KeySet, String> {
         let mut rows = load_rows(conn).map_err(|e| format!("loading signing keys: {e}"))?;
+        if rows.iter().any(|r| r.private_key_sealed.is_none()) {
+            let sealed = seal_all(conn, master)?;
+            tracing::info!(sealed, "sealed the signing keys stored in clear");
+            rows = load_rows(conn).map_err(|e| format!("loading signing keys: {e}"))?;
+        }
         if rows.is_empty() {
-            let row = generate()?;
+            let row = generate(master)?;
             diesel::insert_into(signing_keys::table)
                 .values(&row)
                 .execute(conn)
@@ -84,7 +133,7 @@ impl KeySet {
             rows = load_rows(conn).map_err(|e| format!("loading signing keys: {e}"))?;
         }
         let current = rows.first().ok_or("no signing key")?;
-        let der = rsa::RsaPrivateKey::from_pkcs8_pem(&current.private_key_pem)
+        let der = rsa::RsaPrivateKey::from_pkcs8_pem(&private_pem(current, master)?)
             .and_then(|key| key.to_pkcs8_der())
             .map_err(|e| format!("reading the signing key: {e}"))?;
         let signing =

@@ -57,6 +57,7 @@ diesel::table! {
         public_n -> Text,
         public_e -> Text,
         created_at -> Timestamp,
+        private_key_sealed -> Nullable<Text>,
     }
 }
 

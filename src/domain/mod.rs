@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod letters;
 pub mod policy;
+pub mod sealed;
 pub mod secrets;
 
 use chrono::{NaiveDateTime, Timelike, Utc};

@@ -262,7 +262,11 @@ async fn expired_token(app: &TestApp) -> String {
     let (base, client_id) = (app.base.clone(), app.client_id.clone());
     let user_id = app.get("/api/user").await.json()["data"]["id"].as_str().unwrap().to_string();
     actix_web::rt::task::spawn_blocking(move || {
-        let keys = provisioning::auth::keys::KeySet::load_or_create(&mut crate::helpers::connect(&url)).unwrap();
+        let keys = provisioning::auth::keys::KeySet::load_or_create(
+            &mut crate::helpers::connect(&url),
+            &crate::helpers::master_keys(&url),
+        )
+        .unwrap();
         let past = chrono::Utc::now().timestamp() - 7300;
         provisioning::auth::tokens::issue(
             &keys,
@@ -487,7 +491,7 @@ async fn versions_record_who_changed_what() {
 async fn grant_changes_are_seen_at_once_on_every_instance() {
     let app = spawn_app().await;
     let f = fixture(&app).await;
-    let mut settings = provisioning::cli::Settings::local(&app.database_url);
+    let mut settings = crate::helpers::settings(&app.database_url);
     settings.public_url = Some(app.base.clone());
     let second = provisioning::startup::Application::build(settings).await.expect("a second instance");
     let port = second.port();

@@ -202,6 +202,24 @@ impl TestResponse {
     }
 }
 
+/// The master key of every test deployment on PostgreSQL, which requires one (on SQLite, each
+/// test database gets its own key file beside it).
+pub const TEST_MASTER_KEY: &str = "cHJvdmlzaW9uaW5nIHRlc3RzOiBtYXN0ZXIga2V5ISE=";
+
+/// `Settings::local`, with the test master key on PostgreSQL.
+pub fn settings(database_url: &str) -> Settings {
+    let mut settings = Settings::local(database_url);
+    if database_url.starts_with("postgres") {
+        settings.master_key = Some(TEST_MASTER_KEY.parse().expect("the test master key"));
+    }
+    settings
+}
+
+/// The master keys a test deployment on `database_url` runs with.
+pub fn master_keys(database_url: &str) -> provisioning::domain::sealed::MasterKeys {
+    provisioning::startup::master_keys(&settings(database_url)).expect("the test master keys")
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -215,7 +233,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let (database, database_url) = TestDatabase::create(backend);
     let outbox = Outbox(std::env::temp_dir().join(format!("provisioning-outbox-{}", uuid::Uuid::new_v4())));
-    let mut settings = Settings::local(&database_url);
+    let mut settings = settings(&database_url);
     settings.mail_url = Some(format!("file://{}", outbox.0.display()));
     adjust(&mut settings);
     let application = Application::build(settings).await.expect("building the app");
@@ -286,7 +304,7 @@ impl Drop for Binary {
 pub async fn spawn_binary_on(backend: Backend) -> (TestApp, Binary) {
     let (database, database_url) = TestDatabase::create(backend);
     let outbox = Outbox(std::env::temp_dir().join(format!("provisioning-outbox-{}", uuid::Uuid::new_v4())));
-    let settings = Settings::local(&database_url);
+    let settings = settings(&database_url);
     let pool = provisioning::startup::open_database(&settings).await.expect("migrating the test database");
     let credentials = provisioning::startup::bootstrap_user(&pool, &settings.bootstrap_email)
         .await
@@ -297,6 +315,7 @@ pub async fn spawn_binary_on(backend: Backend) -> (TestApp, Binary) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_provisioning"))
         .arg("serve")
         .env("DATABASE_URL", &database_url)
+        .env("MASTER_KEY", TEST_MASTER_KEY)
         .env("BIND", format!("127.0.0.1:{port}"))
         .env("WORKERS", "1")
         .env("POOL_SIZE", "4")
@@ -322,7 +341,7 @@ impl TestApp {
     /// Another instance of the server on this one's database and public URL, with settings
     /// `adjust` changed; the base URL it listens on.
     pub async fn another_instance(&self, adjust: impl FnOnce(&mut Settings)) -> String {
-        let mut settings = Settings::local(&self.database_url);
+        let mut settings = settings(&self.database_url);
         settings.mail_url = Some(format!("file://{}", self.outbox.0.display()));
         // Instances of one deployment share its public URL (the tokens' issuer).
         settings.public_url = Some(self.base.clone());

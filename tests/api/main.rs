@@ -21,6 +21,7 @@ mod openapi;
 mod operating;
 mod organizations;
 mod rendering;
+mod sealed;
 mod startup;
 mod tokens;
 mod updating;

@@ -130,7 +130,11 @@ async fn api_without_a_valid_token_answers_401_with_bearer_challenge() {
         let (base, client_id) = (app.base.clone(), app.client_id.clone());
         let user_id = app.get("/api/user").await.json()["data"]["id"].as_str().unwrap().to_string();
         actix_web::rt::task::spawn_blocking(move || {
-            let keys = provisioning::auth::keys::KeySet::load_or_create(&mut connect(&url)).unwrap();
+            let keys = provisioning::auth::keys::KeySet::load_or_create(
+                &mut connect(&url),
+                &crate::helpers::master_keys(&url),
+            )
+            .unwrap();
             let past = chrono::Utc::now().timestamp() - 7300;
             let claims = provisioning::auth::tokens::Claims::for_user(&base, &user_id, &client_id, past);
             provisioning::auth::tokens::issue(&keys, &claims)
@@ -194,7 +198,7 @@ async fn a_revoked_token_is_refused_at_once_and_others_keep_working() {
 #[actix_rt::test]
 async fn instances_on_one_database_share_keys_and_revocations() {
     let app = spawn_app().await;
-    let mut settings = provisioning::cli::Settings::local(&app.database_url);
+    let mut settings = crate::helpers::settings(&app.database_url);
     settings.public_url = Some(app.base.clone());
     let second = provisioning::startup::Application::build(settings).await.expect("a second instance");
     assert!(second.bootstrap_credentials().is_none(), "only the first start bootstraps");
@@ -228,6 +232,7 @@ async fn the_users_commands_print_credentials_once_and_rotate_them() {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_provisioning"))
             .args(args)
             .env("DATABASE_URL", &app.database_url)
+            .env("MASTER_KEY", crate::helpers::TEST_MASTER_KEY)
             .env("RUST_LOG", "warn")
             .output()
             .expect("running the binary");
