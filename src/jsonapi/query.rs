@@ -307,17 +307,21 @@ fn parse_fieldset(catalog: &dyn Catalog, key: &str, type_name: &str, value: &str
     let spec = catalog
         .spec(type_name)
         .ok_or_else(|| ApiError::parameter(key, format!("{type_name:?} is not a resource type.")))?;
-    let mut fields = Vec::new();
+    // JSON:API 1.1 §6.3: an empty value asks for no fields; otherwise a comma-separated list of
+    // names, each a field of the type (no blanks around them, no empty ones).
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
     if value.split(',').count() > MAX_FIELDS {
         return Err(ApiError::parameter(key, format!("{key} takes at most {MAX_FIELDS} names.")));
     }
-    for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !spec.has_field(name) {
-            return Err(ApiError::parameter(key, format!("{name:?} is not a field of {type_name}.")));
-        }
-        fields.push(name.to_string());
-    }
-    Ok(fields)
+    value
+        .split(',')
+        .map(|name| match spec.has_field(name) {
+            true => Ok(name.to_string()),
+            false => Err(ApiError::parameter(key, format!("{name:?} is not a field of {type_name}."))),
+        })
+        .collect()
 }
 
 /// Splits `name_or_slug_cont` into its fields, joiner and predicate. Attribute names may hold
@@ -531,6 +535,12 @@ mod tests {
 
     #[test]
     fn fields_name_known_members_of_known_types() {
+        assert_eq!(list("fields[roles]=").unwrap().fields.of("roles").map(<[String]>::len), Some(0), "no fields");
+        for sloppy in
+            ["fields[roles]=name,", "fields[roles]=,name", "fields[roles]=%20name", "fields[roles]=name,,kind"]
+        {
+            assert_eq!(refused(list(sloppy)).0, "fields[roles]", "{sloppy}");
+        }
         let query = list("fields[roles]=name,organization&fields[organizations]=name").unwrap();
         assert_eq!(query.fields.of("roles").unwrap(), ["name", "organization"]);
         assert_eq!(refused(list("fields[spaceships]=name")).0, "fields[spaceships]");
