@@ -545,10 +545,9 @@ fn definitions(catalog: &dyn Catalog, spec: &'static ResourceSpec, allowed: Allo
                 .map(|a| a.name)
                 .chain(target.relationships.iter().map(|r| r.name))
                 .collect();
-            (
-                target.type_name.to_string(),
-                json!({"type": "string", "pattern": list_pattern(&names, query::MAX_FIELDS)}),
-            )
+            // Empty: no fields (JSON:API 1.1 §6.3).
+            let pattern = list_pattern(&names, query::MAX_FIELDS).replacen('^', "^(?:", 1).replacen('$', ")?$", 1);
+            (target.type_name.to_string(), json!({"type": "string", "pattern": pattern}))
         })
         .collect();
     parameters.push(("fields".into(), json!({
@@ -609,6 +608,10 @@ fn definitions(catalog: &dyn Catalog, spec: &'static ResourceSpec, allowed: Allo
                 continue;
             }
             match value {
+                // A null member goes out as an empty value, which a text filter takes as "".
+                FilterValue::One if kind == Kind::String => {
+                    filters.insert(format!("{name}_{predicate}"), json!({"type": ["string", "null"]}))
+                }
                 FilterValue::One => filters.insert(format!("{name}_{predicate}"), kind_schema(kind)),
                 FilterValue::Flag => filters.insert(format!("{name}_{predicate}"), json!({"type": "boolean"})),
                 FilterValue::List => filters.insert(format!("{name}_{predicate}"), list_value(kind)),

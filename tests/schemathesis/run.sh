@@ -54,7 +54,7 @@ status=0
   --workers 1 \
   --seed "${SCHEMATHESIS_SEED:-1}" \
   --generation-database none \
-  --report junit --report-dir "$work/report" \
+  --report "${SCHEMATHESIS_REPORT:-junit}" --report-dir "${SCHEMATHESIS_REPORT_DIR:-$work/report}" \
   --no-color "$@" || status=$?
 if grep -q "panicked\|internal error" "$work/server.err"; then
   echo "the server logged errors during the run:" >&2
