@@ -34,6 +34,18 @@ pub enum Command {
         #[command(subcommand)]
         command: MasterKeyCommand,
     },
+    /// The keys that sign the tokens this server issues.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new signing key the one every instance signs with (within a second). The old key
+    /// stays in the JWKS, and its tokens verify, until the longest of them has expired.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]

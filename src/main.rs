@@ -1,5 +1,5 @@
 use clap::Parser;
-use provisioning::cli::{Cli, Command, MasterKeyCommand, Settings, UsersCommand};
+use provisioning::cli::{Cli, Command, KeysCommand, MasterKeyCommand, Settings, UsersCommand};
 use provisioning::resources::users::{self, Credentials};
 use provisioning::startup::{open_database, Application};
 use secrecy::ExposeSecret;
@@ -14,6 +14,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve => serve(cli.settings).await,
         Command::Users { command } => manage_users(cli.settings, command).await,
         Command::MasterKey { command } => manage_master_key(cli.settings, command).await,
+        Command::Keys { command } => manage_keys(cli.settings, command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -102,6 +103,22 @@ async fn manage_master_key(settings: Settings, command: MasterKeyCommand) -> Res
                 "Restart every instance with this key first (MASTER_KEY=<new>,<old>, or the key file); drop the old \
                  key once they all run with the new one."
             );
+        }
+    }
+    Ok(())
+}
+
+async fn manage_keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
+    match command {
+        KeysCommand::Rotate => {
+            let rotation = provisioning::startup::rotate_signing_key(&settings).await?;
+            println!("Signing with key {} from now on (every instance within a second).", rotation.new_kid);
+            for (kid, until) in &rotation.retired {
+                println!("Retired key {kid}: its tokens verify, and it stays in the JWKS, until {until} UTC.");
+            }
+            if rotation.deleted > 0 {
+                println!("Deleted {} key(s) retired earlier whose tokens have all expired.", rotation.deleted);
+            }
         }
     }
     Ok(())

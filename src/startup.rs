@@ -120,6 +120,22 @@ pub async fn rotate_master_key(settings: &Settings) -> Result<(String, usize), S
     Ok((current, changed))
 }
 
+/// `provisioning keys rotate`: a new signing key, the old ones published until their tokens
+/// have expired.
+pub async fn rotate_signing_key(settings: &Settings) -> Result<crate::auth::keys::Rotation, String> {
+    let master = master_keys(settings)?;
+    let database = open_database(settings).await?;
+    web::block(move || {
+        let mut conn = database.get().map_err(|e| e.to_string())?;
+        // The keys first: a database from before sealing is sealed as on any start.
+        KeySet::load_or_create(&mut conn, &master)?;
+        let lifetime = crate::auth::tokens::longest_lifetime(&mut conn).map_err(|e| e.to_string())?;
+        crate::auth::keys::rotate(&mut conn, &master, lifetime)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
 /// On an empty database, the first user, whose credentials the caller shows once.
 pub async fn bootstrap_user(database: &Database, email: &str) -> Result<Option<Credentials>, String> {
     let shown = email.to_string();

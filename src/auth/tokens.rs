@@ -4,7 +4,8 @@
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::keys::KeySet;
+use crate::auth::keys::{KeySet, Signer};
+use crate::db::AnyConnection;
 use crate::resources::api_credentials::ApiCredential;
 use crate::resources::api_resources::ApiResource;
 
@@ -131,14 +132,30 @@ impl Claims {
     }
 }
 
+/// The longest a token issued now can live: a user's token, an API credential's, a resource's
+/// (how long a retired signing key stays published).
+pub fn longest_lifetime(conn: &mut AnyConnection) -> diesel::QueryResult<i64> {
+    use crate::db::schema::{api_credentials, api_resources};
+    use diesel::dsl::max;
+    use diesel::prelude::*;
+    let credentials: Option<i64> = api_credentials::table.select(max(api_credentials::expires_in)).first(conn)?;
+    let resources: Option<i64> = api_resources::table.select(max(api_resources::access_token_ttl)).first(conn)?;
+    Ok([Some(USER_TOKEN_SECONDS), credentials, resources].into_iter().flatten().max().unwrap_or(USER_TOKEN_SECONDS))
+}
+
 /// A signed JWT (RFC 7515 compact form): what `jsonwebtoken::encode` makes, with the key parsed
 /// once at start instead of on every call.
 pub fn issue(keys: &KeySet, claims: &Claims) -> String {
+    sign(&keys.signer(), claims)
+}
+
+/// `issue` with the key `KeySet::current` gave.
+pub fn sign(signer: &Signer, claims: &Claims) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
-    let (kid, key) = keys.signing();
+    let key = &signer.key;
     let mut header = Header::new(Algorithm::RS512);
-    header.kid = Some(kid.to_string());
+    header.kid = Some(signer.kid.clone());
     // RFC 9068 §2.1: access tokens for a resource are typed at+jwt.
     header.typ = Some(if claims.aud.is_some() { "at+jwt" } else { "JWT" }.into());
     fn part(value: &impl Serialize) -> String {

@@ -58,6 +58,7 @@ diesel::table! {
         public_e -> Text,
         created_at -> Timestamp,
         private_key_sealed -> Nullable<Text>,
+        verify_until -> Nullable<Timestamp>,
     }
 }
 

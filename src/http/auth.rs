@@ -58,15 +58,7 @@ async fn session(request: &ServiceRequest) -> Result<Session, ApiError> {
                 Ok(claims) => claims,
                 Err(TokenError::UnknownKey) => {
                     // Perhaps another instance added a key since this one started.
-                    let (keys, issuer, checked) = (state.keys.clone(), state.issuer.clone(), token.clone());
-                    state
-                        .db
-                        .run(move |conn| {
-                            keys.refresh(conn)?;
-                            Ok(verify(&keys, &checked, &issuer))
-                        })
-                        .await?
-                        .map_err(unauthorized)?
+                    state.verify_token(&token).await?.map_err(unauthorized)?
                 }
                 Err(other) => return Err(unauthorized(other)),
             };

@@ -10,6 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::auth::hashing::HashingPool;
 use crate::auth::keys::KeySet;
+use crate::auth::tokens::{key_id, verify, Claims, TokenError};
 use crate::db::{AnyConnection, Database};
 use crate::domain::policy::{Caller, GrantsCache, Session};
 use crate::error::ApiError;
@@ -49,6 +50,24 @@ pub struct AppState {
 impl AppState {
     pub fn links(&self) -> Links<'_> {
         Links { base: &self.api_base }
+    }
+
+    /// Checks a token's signature, issuer and expiry. One naming a key this instance does not
+    /// know makes it read the keys again: another instance may have rotated them.
+    pub async fn verify_token(&self, token: &str) -> Result<Result<Claims, TokenError>, ApiError> {
+        match verify(&self.keys, token, &self.issuer) {
+            Err(TokenError::UnknownKey) => {
+                let kid = key_id(token).unwrap_or_default();
+                let (keys, issuer, token) = (self.keys.clone(), self.issuer.clone(), token.to_string());
+                self.db
+                    .run(move |conn| {
+                        keys.refresh_for(conn, &kid)?;
+                        Ok(verify(&keys, &token, &issuer))
+                    })
+                    .await
+            }
+            checked => Ok(checked),
+        }
     }
 
     /// Runs `work` with the caller authenticated on the same pooled connection, in one read

@@ -22,6 +22,7 @@ mod operating;
 mod organizations;
 mod rendering;
 mod sealed;
+mod signing_keys;
 mod startup;
 mod tokens;
 mod updating;

@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::HttpResponse;
 use serde_json::json;
 
+use crate::auth::keys::PUBLISHED_CHECK_SECONDS;
 use crate::http::state::State;
 
 /// RFC 8414: what this authorization server is and does.
@@ -26,6 +27,15 @@ pub async fn metadata(state: State) -> HttpResponse {
     }))
 }
 
+/// Read from the table again when this instance last did it more than half a minute ago: a
+/// rotation elsewhere adds a key, and retired keys leave once their tokens have expired.
 pub async fn jwks(state: State) -> HttpResponse {
+    if state.keys.age_seconds() >= PUBLISHED_CHECK_SECONDS {
+        let keys = state.keys.clone();
+        if let Err(error) = state.db.run(move |conn| Ok(keys.refresh(conn)?)).await {
+            // What this instance knows is still right for every key it signed with.
+            tracing::warn!(%error, "reading the signing keys for the JWKS");
+        }
+    }
     HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(state.keys.jwks())
 }

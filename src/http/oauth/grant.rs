@@ -5,7 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::auth::tokens::{issue, Claims, PROVISIONING_SCOPE};
+use crate::auth::tokens::{sign, Claims, PROVISIONING_SCOPE};
 use crate::db::grants;
 use crate::error::ApiError;
 use crate::http::context::CallerId;
@@ -70,10 +70,16 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
             decide(Requester::User, requested_resource.as_deref(), requested_scopes.as_deref(), None)?;
             // A user's first sign-in activates the memberships waiting for their email.
             let activated = user.clone();
-            state.db.transaction(move |conn| Ok(users::activate_memberships(conn, &activated)?)).await?;
+            let signer = state
+                .db
+                .transaction(move |conn| {
+                    users::activate_memberships(conn, &activated)?;
+                    Ok(keys.current(conn)?)
+                })
+                .await?;
             let claims = Claims::for_user(&issuer, &user.id, &user.client_id, now);
             let signed = claims.clone();
-            let token = actix_web::web::block(move || issue(&keys, &signed))
+            let token = actix_web::web::block(move || sign(&signer, &signed))
                 .await
                 .map_err(|e| OAuthError::from(ApiError::from(e)))?;
             (claims, token)
@@ -106,7 +112,8 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
                             Claims::for_credential(&issuer, &credential, &slug, now)
                         }
                     };
-                    let token = issue(&keys, &claims);
+                    let signer = keys.current(conn)?;
+                    let token = sign(&signer, &claims);
                     Ok(Ok((claims, token)))
                 })
                 .await??

@@ -4,7 +4,6 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::auth::tokens::verify;
 use crate::db::grants;
 use crate::db::schema::revoked_tokens;
 use crate::error::ApiError;
@@ -45,7 +44,7 @@ async fn introspection(state: &State, request: &HttpRequest, body: &[u8]) -> Res
         }
     };
     let inactive = json!({ "active": false });
-    let Ok(claims) = verify(&state.keys, &token, &state.issuer) else { return Ok(inactive) };
+    let Ok(claims) = state.verify_token(&token).await? else { return Ok(inactive) };
     let Some(organization) = claims.organization.clone().filter(|o| o.id == organization_id) else {
         return Ok(inactive);
     };

@@ -4,7 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::auth::tokens::{verify, Claims, TokenError};
+use crate::auth::tokens::{Claims, TokenError};
 use crate::db::schema::revoked_tokens;
 use crate::error::ApiError;
 use crate::http::oauth::client::authenticate;
@@ -29,7 +29,7 @@ async fn revoke_token(state: &State, request: &HttpRequest, body: &[u8]) -> Resu
     let parameters = OAuthParameters::parse(request, body)?;
     let token = parameters.one("token")?.ok_or_else(|| OAuthError::invalid_request("token is required."))?.to_string();
     let client = authenticate(state, &parameters).await?;
-    let claims = match verify(&state.keys, &token, &state.issuer) {
+    let claims = match state.verify_token(&token).await? {
         Ok(claims) => claims,
         // Invalid or already expired: nothing to revoke (RFC 7009 §2.2).
         Err(TokenError::Expired | TokenError::Malformed | TokenError::UnknownKey | TokenError::Invalid(_)) => {
