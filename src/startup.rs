@@ -175,9 +175,10 @@ impl Application {
         // After the database: a SQLite URL that names no usable file is refused first.
         let master = master_keys(&settings)?;
         let handle = database.clone();
+        let sealing = master.clone();
         let keys = web::block(move || {
             let mut conn = handle.get().map_err(|e| e.to_string())?;
-            KeySet::load_or_create(&mut conn, &master)
+            KeySet::load_or_create(&mut conn, &sealing)
         })
         .await
         .map_err(|e| e.to_string())??;
@@ -215,6 +216,7 @@ impl Application {
             api_base: format!("{public_url}/api"),
             issuer: public_url.clone(),
             keys: Arc::new(keys),
+            master: Arc::new(master),
             secrets: Default::default(),
             verified: Default::default(),
             grants: Default::default(),

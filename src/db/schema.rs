@@ -161,6 +161,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    identity_providers (id) {
+        id -> Text,
+        organization -> Text,
+        user_id -> Nullable<Text>,
+        name -> Text,
+        client_id -> Text,
+        client_secret_sealed -> Text,
+        issuer -> Text,
+        domains -> Text,
+        authorize_url -> Text,
+        token_url -> Text,
+        jwks_url -> Text,
+        status -> Text,
+        txt_record -> Text,
+        disabled_at -> Nullable<Timestamp>,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(roles -> organizations (organization_id));
 diesel::joinable!(permissions -> roles (role_id));
 diesel::joinable!(memberships -> roles (role_id));

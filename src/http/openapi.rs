@@ -23,7 +23,7 @@ use crate::jsonapi::query::{self, predicates, Allowed, FilterValue};
 use crate::resources::model::{AnyResource, Common};
 use crate::spec::query::MAX_PAGE_SIZE;
 use crate::spec::{
-    Attribute, Cardinality, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, ID, REQUIRED, TRIGGER, UPDATE,
+    Attribute, Cardinality, Catalog, Kind, Relationship, ResourceSpec, Tenancy, CREATE, ID, REQUIRED, UPDATE,
 };
 
 /// The media type of every JSON:API document, request or response.
@@ -480,12 +480,12 @@ fn request_document(catalog: &dyn Catalog, spec: &ResourceSpec, rendered: &Map<S
 /// required ones may not be null.
 fn request_attribute(attribute: &Attribute, rendered: &Map<String, Value>, required: bool) -> Value {
     let schema = match rendered.get(attribute.name) {
-        Some(schema) if !attribute.has(TRIGGER) => schema.clone(),
+        Some(schema) if attribute.rendered() => schema.clone(),
         _ => kind_schema(attribute.kind),
     };
     if required {
         not_null(schema)
-    } else if attribute.has(TRIGGER) {
+    } else if !attribute.rendered() {
         schema
     } else {
         nullable(not_null(schema))
@@ -541,7 +541,7 @@ fn definitions(catalog: &dyn Catalog, spec: &'static ResourceSpec, allowed: Allo
         .map(|target| {
             let names: Vec<&str> = target
                 .all_attributes()
-                .filter(|a| !a.has(TRIGGER))
+                .filter(|a| a.rendered())
                 .map(|a| a.name)
                 .chain(target.relationships.iter().map(|r| r.name))
                 .collect();

@@ -13,6 +13,7 @@ use crate::auth::keys::KeySet;
 use crate::auth::tokens::{key_id, verify, Claims, TokenError};
 use crate::db::{AnyConnection, Database};
 use crate::domain::policy::{Caller, GrantsCache, Session};
+use crate::domain::sealed::MasterKeys;
 use crate::error::ApiError;
 use crate::http::context::{audit, Author};
 use crate::http::limits::RateLimits;
@@ -29,6 +30,8 @@ pub struct AppState {
     /// `<PUBLIC_URL>`: the `iss` of every token.
     pub issuer: String,
     pub keys: Arc<KeySet>,
+    /// Seals and opens the secrets kept in the database.
+    pub master: Arc<MasterKeys>,
     /// Recently verified client secrets, so repeat grants skip argon2.
     pub secrets: crate::auth::secret_cache::SecretCache,
     /// Each user's grants, while their version holds.
@@ -95,6 +98,7 @@ impl AppState {
         F: FnOnce(&mut Tx) -> Result<T, ApiError> + Send + 'static,
     {
         let (registry, domain_suffix, grants) = (self.registry, self.domain_suffix.clone(), self.grants.clone());
+        let master = self.master.clone();
         let (value, letters) = self
             .db
             .transaction(move |conn| {
@@ -106,6 +110,7 @@ impl AppState {
                     audit: &audit,
                     registry,
                     domain_suffix: &domain_suffix,
+                    master: &master,
                     letters: Vec::new(),
                 };
                 let value = work(&mut tx)?;

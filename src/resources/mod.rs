@@ -9,6 +9,7 @@ pub mod api_credentials;
 pub mod api_resources;
 pub mod api_scopes;
 pub mod application_memberships;
+pub mod identity_providers;
 pub mod membership_profiles;
 pub mod memberships;
 pub mod organizations;

@@ -7,6 +7,7 @@ use crate::db::AnyConnection;
 use crate::domain::audit::{self, Audit, Event};
 use crate::domain::letters::Letter;
 use crate::domain::policy::{Action, Authorized, Caller, CreateIn, Owner};
+use crate::domain::sealed::MasterKeys;
 use crate::error::{ApiError, Invalid, Source};
 use crate::jsonapi::document::ResourceDocument;
 use crate::resources::model::{owner, Resource};
@@ -22,6 +23,8 @@ pub struct Tx<'a> {
     pub registry: &'a Registry,
     /// Organizations' domains are `<slug>.<domain_suffix>`.
     pub domain_suffix: &'a str,
+    /// What seals the secrets a type must read back (`domain::sealed`).
+    pub master: &'a MasterKeys,
     /// Mails to send once the transaction has committed.
     pub letters: Vec<Letter>,
 }

@@ -24,6 +24,8 @@ pub const FILTER: u8 = 1 << 3;
 pub const SORT: u8 = 1 << 4;
 /// Accepted on write but never stored or rendered (`_rotate_secret` and the like).
 pub const TRIGGER: u8 = 1 << 5;
+/// Accepted on write and stored, never rendered (an upstream provider's client secret).
+pub const WRITE_ONLY: u8 = 1 << 6;
 
 #[derive(Debug)]
 pub struct Attribute {
@@ -39,6 +41,10 @@ impl Attribute {
     }
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
+    }
+    /// Whether responses show it (and `fields[type]` may name it).
+    pub fn rendered(&self) -> bool {
+        !self.has(TRIGGER | WRITE_ONLY)
     }
 }
 
@@ -169,7 +175,7 @@ impl ResourceSpec {
 
     /// Whether `name` is something `fields[type]` may list.
     pub fn has_field(&self, name: &str) -> bool {
-        self.attribute(name).is_some_and(|a| !a.has(TRIGGER)) || self.relationship(name).is_some()
+        self.attribute(name).is_some_and(Attribute::rendered) || self.relationship(name).is_some()
     }
 
     pub fn filterable(&self, name: &str) -> Option<Field> {

@@ -12,6 +12,7 @@ mod credentials;
 mod emails;
 mod errors;
 mod hostile;
+mod identity_providers;
 mod jsonapi_rules;
 mod limits;
 mod listing;

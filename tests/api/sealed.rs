@@ -90,8 +90,9 @@ fn master_of(app: &TestApp) -> MasterKeys {
     crate::helpers::master_keys(&app.database_url)
 }
 
-/// How many text cells in the whole database hold a private key in clear.
-fn keys_in_clear(url: &str) -> i64 {
+/// How many text cells in the whole database hold `needle` (letters, digits, `:` and `-`).
+pub fn cells_holding(url: &str, needle: &str) -> i64 {
+    assert!(needle.chars().all(|c| c.is_ascii_alphanumeric() || " :-".contains(c)), "{needle}");
     with_connection(url, |conn| {
         let columns = conn.text_columns();
         assert!(columns.iter().any(|c| c.table_name == "signing_keys" && c.column_name == "private_key_sealed"));
@@ -99,12 +100,17 @@ fn keys_in_clear(url: &str) -> i64 {
             .iter()
             .map(|c| {
                 conn.count(&format!(
-                    "SELECT COUNT(*) AS n FROM \"{}\" WHERE \"{}\" LIKE '%PRIVATE KEY%'",
+                    "SELECT COUNT(*) AS n FROM \"{}\" WHERE \"{}\" LIKE '%{needle}%'",
                     c.table_name, c.column_name
                 ))
             })
             .sum()
     })
+}
+
+/// How many text cells in the whole database hold a private key in clear.
+fn keys_in_clear(url: &str) -> i64 {
+    cells_holding(url, "PRIVATE KEY")
 }
 
 /// The app's token answers at the instance at `base`.

@@ -213,3 +213,40 @@ test('a token for an API resource, verified offline', async () => {
   assert.equal(claims.exp - claims.iat, 600)
   assert.ok(claims.exp > Date.now() / 1000)
 })
+
+test('identity providers through the SDK', async () => {
+  const cl = client(await tokenFor(server.clientId, server.clientSecret))
+  const organization = await cl.organizations.create({ name: 'SSO Walk' })
+  const provider = await cl.identity_providers.create({
+    name: 'Walk IdP',
+    client_id: 'walk-client',
+    client_secret: 'walk-upstream-secret',
+    issuer: 'https://idp.walk.test/',
+    domains: 'walk.test,Staff.Walk.test',
+    authorize_url: 'https://idp.walk.test/authorize',
+    token_url: 'https://idp.walk.test/oauth/token',
+    jwks_url: 'https://idp.walk.test/.well-known/jwks.json',
+    organization: organization.id,
+  })
+  assert.equal(provider.status, 'pending')
+  assert.equal(provider.domains, 'walk.test,staff.walk.test')
+  assert.match(provider.txt_record, /^provisioning-verification=[\w-]{32}$/)
+  assert.equal(provider.organization, organization.id)
+  assert.equal(provider.client_secret, undefined, 'the upstream secret is never shown')
+
+  const listed = await cl.identity_providers.list({ filters: { organization_eq: organization.id } })
+  assert.equal(listed.length, 1)
+  assert.equal(listed.first().id, provider.id)
+  assert.equal((await cl.identity_providers.retrieve(provider.id)).name, 'Walk IdP')
+  const updated = await cl.identity_providers.update({ id: provider.id, name: 'Walk SSO', client_secret: 'rotated-upstream-secret' })
+  assert.equal(updated.name, 'Walk SSO')
+  assert.equal(updated.client_secret, undefined)
+
+  const disabled = await cl.identity_providers._disable(provider.id)
+  assert.ok(disabled.disabled_at)
+  const enabled = await cl.identity_providers._enable(provider.id)
+  assert.equal(enabled.disabled_at, null)
+
+  await cl.identity_providers.delete(provider.id)
+  await assert.rejects(cl.identity_providers.retrieve(provider.id), (error) => error.status === 404)
+})
