@@ -171,3 +171,48 @@ async fn identity_providers_refuse_bad_values_and_stay_in_their_organization() {
     }
     assert_eq!(app.get(&path).await.json()["data"]["attributes"]["name"], "Acme IdP");
 }
+
+#[actix_rt::test]
+async fn identity_providers_need_a_token_and_a_role_that_allows_the_action() {
+    let app = spawn_app().await;
+    let organization = new_organization(&app, "Acme").await;
+    let created = app.post("/api/identity_providers", &document(attributes(&organization))).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json()["data"]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/identity_providers/{id}");
+    let update = json!({"data": {"type": "identity_providers", "id": id, "attributes": {"name": "Nope"}}});
+    let operations = [
+        (Method::GET, "/api/identity_providers".to_string(), None),
+        (Method::POST, "/api/identity_providers".to_string(), Some(document(attributes(&organization)))),
+        (Method::GET, path.clone(), None),
+        (Method::PATCH, path.clone(), Some(update.clone())),
+        (Method::DELETE, path.clone(), None),
+    ];
+    for (method, path, body) in &operations {
+        let request = app.anonymous(method.clone(), path).insert_header(("content-type", "application/vnd.api+json"));
+        let response = app.send(request, body.as_ref().map(Value::to_string)).await;
+        assert_eq!(response.status, 401, "{method} {path}: {}", response.text);
+    }
+
+    // A read-only member reads it, and may not create, change or delete one: 403.
+    let roles = app.get(&format!("/api/organizations/{organization}/roles")).await.json();
+    let read_only = roles["data"].as_array().unwrap().iter().find(|r| r["attributes"]["kind"] == "read_only").unwrap()
+        ["id"]
+        .clone();
+    let (_, reader) = app.user("reader@acme.test").await;
+    let membership = json!({"data": {"type": "memberships", "attributes": {"user_email": "reader@acme.test"},
+        "relationships": {"organization": {"data": {"type": "organizations", "id": organization}},
+                          "role": {"data": {"type": "roles", "id": read_only}}}}});
+    assert_eq!(app.post("/api/memberships", &membership).await.status, 201);
+    assert_eq!(app.get_as(&reader, &path).await.status, 200);
+    for (method, path, body) in &operations[1..] {
+        if *method == Method::GET {
+            continue;
+        }
+        let response = app.write_as(&reader, method.clone(), path, body.as_ref().unwrap_or(&Value::Null)).await;
+        assert_eq!(response.status, 403, "{method} {path}: {}", response.text);
+    }
+    assert_eq!(app.get(&path).await.json()["data"]["attributes"]["name"], "Acme IdP", "nothing changed");
+    let count = app.get("/api/identity_providers").await.json()["meta"]["record_count"].clone();
+    assert_eq!(count, 1);
+}
