@@ -181,9 +181,31 @@ pub struct Settings {
     #[arg(long, env = "MASTER_KEY_FILE", global = true)]
     pub master_key_file: Option<std::path::PathBuf>,
 
+    /// The DNS server that identity providers' domain checks ask (`address` or `address:port`);
+    /// the system's resolvers (/etc/resolv.conf) by default.
+    #[arg(long, env = "DNS_RESOLVER", global = true)]
+    pub dns_resolver: Option<DnsServer>,
+
     /// Log lines as `text` (colored only on a terminal) or `json` (one object a line).
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,
+}
+
+/// DNS_RESOLVER: an address, with port 53 unless it names one.
+#[derive(Debug, Clone, Copy)]
+pub struct DnsServer(pub std::net::SocketAddr);
+
+impl std::str::FromStr for DnsServer {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<DnsServer, String> {
+        let value = value.trim();
+        value
+            .parse::<std::net::SocketAddr>()
+            .or_else(|_| value.parse::<std::net::IpAddr>().map(|ip| std::net::SocketAddr::new(ip, 53)))
+            .map(DnsServer)
+            .map_err(|_| format!("{value:?} is not a DNS server's address, such as 192.0.2.53 or [2001:db8::53]:5353"))
+    }
 }
 
 /// CORS_ORIGINS: each an origin as browsers send it (scheme, host, optional port; no path).
@@ -259,6 +281,7 @@ impl Settings {
             master_key: None,
             master_key_file: None,
             log_format: "text".into(),
+            dns_resolver: None,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! the Commerce Layer Provisioning API's wire format.
 //!
 //! A request travels one road, and each module imports only those after it:
-//! `http` (routes, extractors, thin handlers, OAuth) → `auth` (keys and tokens) → `resources`
+//! `http` (routes, extractors, thin handlers, OAuth) → `upstream` (what we ask of other
+//! systems: DNS) → `auth` (keys and tokens) → `resources`
 //! (one module per type, the registry, and the shared read and write machinery) → `jsonapi`
 //! (media types, request documents, query parameters) → `domain` (rules, the policy, the audit
 //! trail) → `db` (diesel on SQLite or PostgreSQL) → `views` (documents rendered from typed
@@ -19,4 +20,5 @@ pub mod mail;
 pub mod resources;
 pub mod spec;
 pub mod startup;
+pub mod upstream;
 pub mod views;

@@ -21,6 +21,8 @@ use crate::http::{self, auth};
 use crate::jsonapi::media;
 use crate::mail::Mailer;
 use crate::resources::users::{self, Credentials};
+use crate::upstream::dns::Dns;
+use crate::upstream::Upstream;
 
 pub struct Application {
     port: u16,
@@ -226,6 +228,7 @@ impl Application {
             hashing: Arc::new(hashing),
             limits: Arc::new(limits),
             admin_address,
+            upstream: Arc::new(Upstream { dns: Dns::new(settings.dns_resolver.map(|r| r.0)) }),
             openapi: Default::default(),
         });
         let cors_origins = settings.cors_origins.0.clone();

@@ -182,6 +182,7 @@ diesel::table! {
         metadata -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        verification_error -> Nullable<Text>,
     }
 }
 

@@ -46,6 +46,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// `ADMIN_BIND`'s address, when health and metrics are served there.
     pub admin_address: Option<std::net::SocketAddr>,
+    /// DNS (and the other systems a request may need answers from).
+    pub upstream: Arc<crate::upstream::Upstream>,
     /// `GET /openapi.json`, rendered on first request.
     pub openapi: std::sync::OnceLock<Vec<u8>>,
 }

@@ -7,9 +7,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
+use crate::domain::policy::{Action, Authorized};
 use crate::error::ApiError;
+use crate::http::context::Author;
 use crate::http::read::single;
-use crate::http::state::Writing;
+use crate::http::state::{State, Writing};
 use crate::jsonapi::document::{Mode, ResourceDocument};
 use crate::jsonapi::media::Document;
 use crate::jsonapi::query::{parse, Allowed};
@@ -96,9 +98,12 @@ pub async fn update_at<T: Update>(
 ) -> Result<HttpResponse, ApiError> {
     let catalog = writing.state.registry;
     let mode = if singleton { Mode::Singleton { id: &id } } else { Mode::Update { id: &id } };
-    let (decoded, reveal) =
+    let (mut decoded, reveal) =
         decode::<T, _>(&writing, &body, mode, |d| T::decode(d, catalog), T::prepare, T::hashes, T::revealed).await?;
     let Writing { state, author, .. } = writing;
+    if let Ok((_, changes, _)) = &mut decoded {
+        inquire::<T>(&state, &author, &id, changes).await?;
+    }
     let (mut record, included, query) = state
         .write(author, move |tx| {
             let (query, changes, _) = decoded?;
@@ -108,6 +113,31 @@ pub async fn update_at<T: Update>(
         .await?;
     record.reveal = reveal;
     Ok(single(&state, StatusCode::OK, &record, included.as_deref(), &query))
+}
+
+/// Answers what the changes need to know from outside the database (`Update::inquiry`), asked
+/// of the record as the caller may update it now: a read, then the lookup, with no
+/// transaction open while the network answers.
+async fn inquire<T: Update>(
+    state: &State,
+    author: &Author,
+    id: &str,
+    changes: &mut T::Changes,
+) -> Result<(), ApiError> {
+    if !T::inquires(changes) {
+        return Ok(());
+    }
+    let id = id.to_string();
+    let record = state
+        .as_caller(author.session.clone(), move |conn, caller| {
+            crate::resources::read::find::<T>(conn, caller, &id, Action::Update).map(Authorized::into_inner)
+        })
+        .await?;
+    if let Some(inquiry) = T::inquiry(changes, &record) {
+        let answer = state.upstream.answer(&inquiry).await;
+        T::answered(changes, inquiry, answer);
+    }
+    Ok(())
 }
 
 pub async fn delete<T: Delete>(writing: Writing, id: web::Path<String>) -> Result<HttpResponse, ApiError> {

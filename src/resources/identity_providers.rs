@@ -15,7 +15,7 @@ use crate::domain::{parse_http_url, parse_text};
 use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Reader, ResourceDocument};
 use crate::resources::model::{common_changes, new_row, row, stored, Resource};
-use crate::resources::write::{Create, Delete, Tx, Update};
+use crate::resources::write::{Answer, Create, Delete, Inquiry, Tx, Update};
 use crate::spec::*;
 
 pub struct IdentityProviders;
@@ -39,6 +39,8 @@ pub static SPEC: ResourceSpec = ResourceSpec {
         Attribute::new("disabled_at", Kind::Datetime, FILTER | SORT),
         Attribute::new("_disable", Kind::Boolean, CREATE | UPDATE | TRIGGER),
         Attribute::new("_enable", Kind::Boolean, CREATE | UPDATE | TRIGGER),
+        Attribute::new("_verify", Kind::Boolean, UPDATE | TRIGGER),
+        Attribute::new("verification_error", Kind::String, 0),
     ],
     relationships: &[
         Relationship::to_one("user", "users", "user_id", 0),
@@ -65,6 +67,7 @@ row! {
         pub status: String,
         pub txt_record: String,
         pub disabled_at: Option<NaiveDateTime>,
+        pub verification_error: Option<String>,
     }
 }
 
@@ -91,6 +94,7 @@ impl Resource for IdentityProviders {
             txt_record: &row.txt_record,
             organization: &row.organization,
             disabled_at: row.disabled_at,
+            verification_error: row.verification_error.as_deref(),
         }
     }
 }
@@ -114,6 +118,9 @@ pub struct Attributes<'a> {
     #[serde(serialize_with = "crate::views::optional_time")]
     #[schema(value_type = Option<String>, format = DateTime)]
     disabled_at: Option<NaiveDateTime>,
+    /// Why the last `_verify` found a domain without `txt_record`; null unless `status` is
+    /// `error`.
+    verification_error: Option<&'a str>,
 }
 
 pub const STATUSES: &[&str] = &["pending", "verified", "error"];
@@ -168,6 +175,10 @@ pub struct Values {
     organization: Option<String>,
     /// `_disable` (Some(true)) or `_enable` (Some(false)).
     disable: Option<bool>,
+    /// `_verify`: look up the domains' TXT records (before the transaction, `Update::inquiry`).
+    verify: bool,
+    /// What the lookup found, for the domains it looked at.
+    checked: Option<(String, Answer)>,
     common: Common,
 }
 
@@ -183,6 +194,7 @@ fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
     let jwks_url = reader.required("jwks_url", parse_http_url);
     let organization = reader.required("organization", |v| parse_text(v, 64));
     let (disable, enable) = (reader.trigger("_disable"), reader.trigger("_enable"));
+    let verify = reader.trigger("_verify");
     if disable && enable {
         reader.refuse_attribute("_enable", "Send _disable or _enable, not both.");
     }
@@ -200,6 +212,8 @@ fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
         jwks_url,
         organization,
         disable,
+        verify,
+        checked: None,
         common,
     })
 }
@@ -233,6 +247,7 @@ impl Create for IdentityProviders {
                 status: "pending".into(),
                 txt_record: new_txt_record(),
                 disabled_at: (new.disable == Some(true)).then_some(now),
+                verification_error: None,
             },
             new.common
         );
@@ -249,10 +264,38 @@ impl Update for IdentityProviders {
         read(document)
     }
 
+    /// `_verify` looks up the TXT records of the domains the provider will have.
+    fn inquiry(changes: &Values, provider: &IdentityProvider) -> Option<Inquiry> {
+        let domains = changes.domains.as_deref().unwrap_or(&provider.domains);
+        changes.verify.then(|| Inquiry::TxtRecords {
+            domains: domains.split(',').map(String::from).collect(),
+            expected: provider.txt_record.clone(),
+        })
+    }
+
+    fn inquires(changes: &Values) -> bool {
+        changes.verify
+    }
+
+    fn answered(changes: &mut Values, inquiry: Inquiry, answer: Answer) {
+        let Inquiry::TxtRecords { domains, .. } = inquiry;
+        changes.checked = Some((domains.join(","), answer));
+    }
+
     fn update(tx: &mut Tx, provider: &Authorized<IdentityProvider>, changes: Values) -> Result<&'static str, ApiError> {
         let sealed = changes.client_secret.map(|secret| tx.master.seal(&secret_place(&provider.id), secret.as_bytes()));
-        // Other domains must be verified again.
-        let domains_changed = changes.domains.as_ref().is_some_and(|d| d != &provider.domains);
+        let domains = changes.domains.as_deref().unwrap_or(&provider.domains);
+        // Other domains must be verified again; a check stands only for the domains it looked
+        // at (a concurrent update may have changed them since).
+        let domains_changed = domains != provider.domains;
+        let (status, verification_error) = match &changes.checked {
+            Some((checked, answer)) if checked == domains => match answer {
+                Ok(()) => (Some("verified"), Some(None)),
+                Err(why) => (Some("error"), Some(Some(why.clone()))),
+            },
+            _ if domains_changed => (Some("pending"), Some(None)),
+            _ => (None, None),
+        };
         let disabled_at = match changes.disable {
             Some(true) => Some(Some(provider.disabled_at.unwrap_or_else(crate::domain::now))),
             Some(false) => Some(None),
@@ -265,7 +308,8 @@ impl Update for IdentityProviders {
                 sealed.map(|v| identity_providers::client_secret_sealed.eq(v)),
                 changes.issuer.map(|v| identity_providers::issuer.eq(v)),
                 changes.domains.map(|v| identity_providers::domains.eq(v)),
-                domains_changed.then(|| identity_providers::status.eq("pending")),
+                status.map(|v| identity_providers::status.eq(v)),
+                verification_error.map(|v| identity_providers::verification_error.eq(v)),
                 changes.token_url.map(|v| identity_providers::token_url.eq(v)),
                 changes.authorize_url.map(|v| identity_providers::authorize_url.eq(v)),
                 changes.jwks_url.map(|v| identity_providers::jwks_url.eq(v)),
@@ -273,10 +317,11 @@ impl Update for IdentityProviders {
                 common_changes!(identity_providers, changes.common),
             ))
             .execute(tx.conn)?;
-        Ok(match changes.disable {
-            Some(true) => "disable",
-            Some(false) => "enable",
-            None => "update",
+        Ok(match (changes.verify, changes.disable) {
+            (true, _) => "verify",
+            (_, Some(true)) => "disable",
+            (_, Some(false)) => "enable",
+            (_, None) => "update",
         })
     }
 }

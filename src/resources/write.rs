@@ -175,6 +175,18 @@ pub trait Create: Resource {
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Self::New) -> Result<Self::Row, ApiError>;
 }
 
+/// A question about the world outside the database that a write needs answered before its
+/// transaction begins (a transaction never waits on the network). The HTTP layer, which owns
+/// the resolver, answers it.
+#[derive(Debug, Clone)]
+pub enum Inquiry {
+    /// Whether every one of `domains` publishes a TXT record `expected`.
+    TxtRecords { domains: Vec<String>, expected: String },
+}
+
+/// What an inquiry found: yes, or why not, as people read it.
+pub type Answer = Result<(), String>;
+
 /// A type that can be updated with `PATCH /<type>/:id`.
 pub trait Update: Resource {
     type Changes: Send + 'static;
@@ -193,6 +205,20 @@ pub trait Update: Resource {
     fn revealed(_changes: &Self::Changes) -> Option<(&'static str, String)> {
         None
     }
+
+    /// Whether these changes may ask an `inquiry` (then the record is read before the
+    /// transaction, as the caller may update it).
+    fn inquires(_changes: &Self::Changes) -> bool {
+        false
+    }
+
+    /// What to find out first, given the record as it stands.
+    fn inquiry(_changes: &Self::Changes, _record: &Self::Row) -> Option<Inquiry> {
+        None
+    }
+
+    /// Keeps what an inquiry found, for `update`.
+    fn answered(_changes: &mut Self::Changes, _inquiry: Inquiry, _answer: Answer) {}
 
     /// Applies the changes; returns the version's event (`update`, or a custom action's name).
     fn update(tx: &mut Tx, record: &Authorized<Self::Row>, changes: Self::Changes) -> Result<&'static str, ApiError>;

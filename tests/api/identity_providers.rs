@@ -5,7 +5,7 @@
 use awc::http::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 
 fn attributes(organization: &str) -> Value {
     json!({
@@ -215,4 +215,87 @@ async fn identity_providers_need_a_token_and_a_role_that_allows_the_action() {
     assert_eq!(app.get(&path).await.json()["data"]["attributes"]["name"], "Acme IdP", "nothing changed");
     let count = app.get("/api/identity_providers").await.json()["meta"]["record_count"].clone();
     assert_eq!(count, 1);
+}
+
+#[actix_rt::test]
+async fn verify_looks_up_each_domains_txt_records_through_dns_resolver() {
+    let zone = crate::dns::Zone::start().await;
+    let resolver = provisioning::cli::DnsServer(zone.address);
+    let app = spawn_app_with(|s| s.dns_resolver = Some(resolver)).await;
+    let organization = new_organization(&app, "Acme").await;
+    let mut given = attributes(&organization);
+    given["domains"] = json!("acme.test,staff.acme.test");
+    let created = app.post("/api/identity_providers", &document(given)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let data = created.json()["data"].clone();
+    let (id, txt_record) = (data["id"].as_str().unwrap().to_string(), data["attributes"]["txt_record"].clone());
+    let txt_record = txt_record.as_str().unwrap();
+    assert_eq!(data["attributes"]["verification_error"], Value::Null);
+    let path = format!("/api/identity_providers/{id}");
+    let patch = |attributes: Value| json!({"data": {"type": "identity_providers", "id": id, "attributes": attributes}});
+    let verify_document = patch(json!({"_verify": true}));
+    let verify = || app.patch(&path, &verify_document);
+
+    // Nothing published yet.
+    let checked = verify().await;
+    assert_eq!(checked.status, 200, "{}", checked.text);
+    let shown = &checked.json()["data"]["attributes"];
+    assert_eq!(shown["status"], "error");
+    let why = shown["verification_error"].as_str().unwrap();
+    assert!(why.contains("acme.test publishes no TXT record"), "{why}");
+
+    // One domain right, the other with only an unrelated record: still an error, naming it.
+    zone.publish("staff.acme.test", txt_record).await;
+    zone.publish("acme.test", "v=spf1 -all").await;
+    let shown = verify().await.json()["data"]["attributes"].clone();
+    assert_eq!(shown["status"], "error");
+    let why = shown["verification_error"].as_str().unwrap();
+    assert!(why.starts_with("acme.test publishes no TXT record provisioning-verification="), "{why}");
+    assert!(why.contains("v=spf1 -all") && !why.contains("staff"), "{why}");
+
+    // Both publish it (acme.test beside its other record): verified.
+    zone.publish("acme.test", txt_record).await;
+    let shown = verify().await.json()["data"]["attributes"].clone();
+    assert_eq!(shown["status"], "verified", "{shown}");
+    assert_eq!(shown["verification_error"], Value::Null);
+
+    // New domains must be verified again; `_verify` with them checks the new ones.
+    let moved = app.patch(&path, &patch(json!({"domains": "acme.test,new.acme.test"}))).await;
+    assert_eq!(moved.json()["data"]["attributes"]["status"], "pending");
+    let shown = app.patch(&path, &patch(json!({"domains": "staff.acme.test", "_verify": true}))).await.json()["data"]
+        ["attributes"]
+        .clone();
+    assert_eq!((shown["domains"].as_str(), shown["status"].as_str()), (Some("staff.acme.test"), Some("verified")));
+
+    let versions = app.get(&format!("{path}/versions?sort=created_at")).await.json();
+    let events: Vec<&str> =
+        versions["data"].as_array().unwrap().iter().map(|v| v["attributes"]["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["create", "verify", "verify", "verify", "update", "verify"]);
+
+    // `_verify` is an update: not on create, and not for a read-only member.
+    let mut given = attributes(&organization);
+    given["_verify"] = json!(true);
+    let refused = app.post("/api/identity_providers", &document(given)).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    let (_, outsider) = app.user("outsider@example.com").await;
+    let hidden = app.write_as(&outsider, Method::PATCH, &path, &patch(json!({"_verify": true}))).await;
+    assert_eq!(hidden.status, 404, "{}", hidden.text);
+
+    // A resolver that does not answer: an error the provider shows, not a failed request.
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let nowhere = provisioning::cli::DnsServer(closed.local_addr().unwrap());
+    drop(closed);
+    let other = app.another_instance(|s| s.dns_resolver = Some(nowhere)).await;
+    let request = app.client().patch(format!("{other}{path}")).bearer_auth(&app.token);
+    let response = app
+        .send(
+            request.insert_header(("content-type", "application/vnd.api+json")),
+            Some(patch(json!({"_verify": true})).to_string()),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    let shown = &response.json()["data"]["attributes"];
+    assert_eq!(shown["status"], "error");
+    let why = shown["verification_error"].as_str().unwrap();
+    assert!(why.contains("the TXT lookup failed") || why.contains("took longer than 5 seconds"), "{why}");
 }

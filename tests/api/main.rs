@@ -9,6 +9,7 @@ mod boundary;
 mod columns;
 mod creating;
 mod credentials;
+mod dns;
 mod emails;
 mod errors;
 mod hostile;
