@@ -186,6 +186,11 @@ pub struct Settings {
     #[arg(long, env = "DNS_RESOLVER", global = true)]
     pub dns_resolver: Option<DnsServer>,
 
+    /// Seconds a credential provider's token endpoint has to answer; past it the token request
+    /// answers temporarily_unavailable.
+    #[arg(long, env = "UPSTREAM_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub upstream_timeout: u64,
+
     /// Log lines as `text` (colored only on a terminal) or `json` (one object a line).
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,
@@ -282,6 +287,7 @@ impl Settings {
             master_key_file: None,
             log_format: "text".into(),
             dns_resolver: None,
+            upstream_timeout: 10,
         }
     }
 }

@@ -115,7 +115,8 @@ pub async fn rotate_master_key(settings: &Settings) -> Result<(String, usize), S
     let current = master.current().to_string();
     let changed = web::block(move || {
         let mut conn = database.get().map_err(|e| e.to_string())?;
-        crate::auth::keys::seal_all(&mut conn, &master)
+        let keys = crate::auth::keys::seal_all(&mut conn, &master)?;
+        Ok::<_, String>(keys + crate::resources::sealed::reseal_all(&mut conn, &master)?)
     })
     .await
     .map_err(|e| e.to_string())??;
@@ -228,7 +229,10 @@ impl Application {
             hashing: Arc::new(hashing),
             limits: Arc::new(limits),
             admin_address,
-            upstream: Arc::new(Upstream { dns: Dns::new(settings.dns_resolver.map(|r| r.0)) }),
+            upstream: Arc::new(Upstream {
+                dns: Dns::new(settings.dns_resolver.map(|r| r.0)),
+                http: crate::upstream::credentials::client(std::time::Duration::from_secs(settings.upstream_timeout)),
+            }),
             openapi: Default::default(),
         });
         let cors_origins = settings.cors_origins.0.clone();

@@ -278,6 +278,7 @@ diesel::table! {
         metadata -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        credential_provider_id -> Nullable<Text>,
     }
 }
 
@@ -301,5 +302,39 @@ diesel::table! {
         api_credential_id -> Text,
         api_scope_id -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credential_providers (id) {
+        id -> Text,
+        organization_id -> Text,
+        identifier -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        client_id -> Text,
+        client_secret_sealed -> Nullable<Text>,
+        issuer -> Nullable<Text>,
+        authorization_endpoint -> Nullable<Text>,
+        token_endpoint -> Text,
+        jwks_uri -> Nullable<Text>,
+        scopes_supported -> Text,
+        scope_separator -> Text,
+        token_response_access_token_pointer -> Text,
+        token_exchange -> Bool,
+        reference -> Nullable<Text>,
+        reference_origin -> Nullable<Text>,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    upstream_credentials (id) {
+        id -> Text,
+        credential_provider_id -> Text,
+        access_token_sealed -> Text,
+        expires_at -> Timestamp,
     }
 }

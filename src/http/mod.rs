@@ -29,6 +29,7 @@ use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::api_resources::ApiResources;
 use crate::resources::api_scopes::ApiScopes;
 use crate::resources::application_memberships::ApplicationMemberships;
+use crate::resources::credential_providers::CredentialProviders;
 use crate::resources::identity_providers::IdentityProviders;
 use crate::resources::membership_profiles::MembershipProfiles;
 use crate::resources::memberships::Memberships;
@@ -94,6 +95,7 @@ types! {
     ApiResources => [create update delete],
     ApiScopes => [create update delete],
     IdentityProviders => [create update delete],
+    CredentialProviders => [create update delete],
 }
 
 /// Mounts every resource type under `/api`. Specific routes (custom actions, the writable

@@ -267,6 +267,7 @@ fn kind_schema(kind: Kind) -> Value {
         Kind::Integer => json!({"type": "integer", "format": "int64"}),
         Kind::Datetime => json!({"type": "string", "format": "date-time"}),
         Kind::Object => json!({"type": "object"}),
+        Kind::Strings => json!({"type": "array", "items": {"type": "string"}}),
     }
 }
 
@@ -657,6 +658,7 @@ fn list_value(kind: Kind) -> Value {
         Kind::Boolean => "(?:true|false|t|f|1|0)",
         Kind::Datetime => "(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])",
         Kind::Object => "\\{\\}",
+        Kind::Strings => "[^,]+",
     };
     json!({"type": "string", "pattern": format!("^{one}(?:,{one}){{0,{}}}$", query::MAX_LIST_VALUES - 1)})
 }

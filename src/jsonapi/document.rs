@@ -326,6 +326,7 @@ impl ResourceDocument {
                         Kind::Integer => "a whole number",
                         Kind::Datetime => "an ISO 8601 time",
                         Kind::Object => "a JSON object",
+                        Kind::Strings => "an array of strings",
                     };
                     errors.push(Invalid::attribute(name, format!("{name} must be {expected}.")));
                     Given::Absent
@@ -348,6 +349,12 @@ impl ResourceDocument {
 
     pub fn object(&self, name: &str, errors: &mut Vec<Invalid>) -> Given<Map<String, Value>> {
         self.typed(name, errors, |v| v.as_object().cloned())
+    }
+
+    pub fn strings(&self, name: &str, errors: &mut Vec<Invalid>) -> Given<Vec<String>> {
+        self.typed(name, errors, |v| {
+            v.as_array()?.iter().map(|item| item.as_str().map(String::from)).collect::<Option<Vec<String>>>()
+        })
     }
 
     /// Whether a trigger attribute (`_add_missing_base_permissions`) was sent as true.
@@ -462,6 +469,19 @@ impl<'a> Reader<'a> {
 
     pub fn boolean(&mut self, name: &str) -> Given<bool> {
         self.document.boolean(name, &mut self.errors)
+    }
+
+    /// An array of strings, each passed through `rule`, at most `most` of them, as the JSON
+    /// text we store.
+    pub fn strings(&mut self, name: &str, most: usize, rule: impl Fn(&str) -> Result<String, String>) -> Given<String> {
+        let given = self.document.strings(name, &mut self.errors);
+        self.check(name, given, |items| {
+            if items.len() > most {
+                return Err(format!("must list at most {most} values"));
+            }
+            let items = items.iter().map(|item| rule(item)).collect::<Result<Vec<String>, String>>()?;
+            Ok(serde_json::to_string(&items).expect("strings serialize"))
+        })
     }
 
     /// A whole number passed through `rule`.

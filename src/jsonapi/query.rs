@@ -456,6 +456,7 @@ fn parse_value(key: &str, kind: Kind, value: &str) -> Result<Value, ApiError> {
             )
         }),
         Kind::Object => Err(ApiError::filter(key, format!("{key}: objects are filtered with _jcont."))),
+        Kind::Strings => Err(ApiError::filter(key, format!("{key}: arrays are not filtered."))),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::jsonapi::document::{Common, Given, Reader, ResourceDocument};
 use crate::resources::api_credentials::ApiCredentials;
 use crate::resources::api_scopes::{ApiScope, ApiScopes};
+use crate::resources::credential_providers::CredentialProviders;
 use crate::resources::model::{common_changes, new_row, row, stored, Resource};
 use crate::resources::write::{duplicate, Create, Delete, Tx, Update};
 use crate::spec::*;
@@ -31,6 +32,7 @@ pub static SPEC: ResourceSpec = ResourceSpec {
     relationships: &[
         Relationship::to_one("organization", "organizations", "organization_id", CREATE | REQUIRED),
         Relationship::to_one("application", "api_credentials", "application_id", CREATE | UPDATE),
+        Relationship::to_one("credential_provider", "credential_providers", "credential_provider_id", CREATE | UPDATE),
         Relationship::to_many("scopes", "api_scopes", "api_resource_id"),
         Relationship::tagged("versions", "versions", "resource_type", "resource_id"),
     ],
@@ -47,6 +49,8 @@ row! {
         pub access_token_ttl: i64,
         pub prefix: bool,
         pub is_default: bool,
+        /// Whose credential a token for this resource carries (`upstream_access_token`).
+        pub credential_provider_id: Option<String>,
     }
 }
 
@@ -63,7 +67,7 @@ impl ApiResource {
 }
 
 impl Resource for ApiResources {
-    stored!(api_resources, ApiResource, [organization_id, application_id]);
+    stored!(api_resources, ApiResource, [organization_id, application_id, credential_provider_id]);
 
     type Attributes<'r> = Attributes<'r>;
 
@@ -132,6 +136,7 @@ pub fn resolve(resources: Vec<ApiResource>, requested: Option<&str>) -> Option<A
 
 pub struct Values {
     application: Option<Option<String>>,
+    credential_provider: Option<Option<String>>,
     name: Option<String>,
     identifier: Option<String>,
     description: Given<String>,
@@ -155,7 +160,8 @@ fn read(document: &ResourceDocument) -> Result<Values, ApiError> {
     let common = Common::read(&mut reader);
     reader.finish()?;
     let application = document.linked("application");
-    Ok(Values { application, name, identifier, description, ttl, prefix, is_default, common })
+    let credential_provider = document.linked("credential_provider");
+    Ok(Values { application, credential_provider, name, identifier, description, ttl, prefix, is_default, common })
 }
 
 fn identifier_taken() -> ApiError {
@@ -188,6 +194,9 @@ impl Create for ApiResources {
         if let Some(Some(application)) = &new.application {
             tx.related::<ApiCredentials>("application", application, &organization_id)?;
         }
+        if let Some(Some(provider)) = &new.credential_provider {
+            tx.related::<CredentialProviders>("credential_provider", provider, &organization_id)?;
+        }
         let identifier = new.identifier.unwrap_or_default();
         if tx.taken("api_resources", &[("organization_id", &organization_id), ("identifier", &identifier)], "")? {
             return Err(identifier_taken());
@@ -202,6 +211,7 @@ impl Create for ApiResources {
                 access_token_ttl: new.ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
                 prefix: new.prefix.unwrap_or(false),
                 is_default: new.is_default.unwrap_or(false),
+                credential_provider_id: new.credential_provider.flatten(),
             },
             new.common
         );
@@ -222,6 +232,9 @@ impl Update for ApiResources {
         if let Some(Some(application)) = &changes.application {
             tx.related::<ApiCredentials>("application", application, &resource.organization_id)?;
         }
+        if let Some(Some(provider)) = &changes.credential_provider {
+            tx.related::<CredentialProviders>("credential_provider", provider, &resource.organization_id)?;
+        }
         diesel::update(api_resources::table.find(&resource.id))
             .set((
                 changes.name.map(|v| api_resources::name.eq(v)),
@@ -230,6 +243,7 @@ impl Update for ApiResources {
                 changes.prefix.map(|v| api_resources::prefix.eq(v)),
                 changes.is_default.map(|v| api_resources::is_default.eq(v)),
                 changes.application.map(|v| api_resources::application_id.eq(v)),
+                changes.credential_provider.map(|v| api_resources::credential_provider_id.eq(v)),
                 common_changes!(api_resources, changes.common),
             ))
             .execute(tx.conn)?;
@@ -273,6 +287,7 @@ mod tests {
             access_token_ttl: 3600,
             prefix,
             is_default,
+            credential_provider_id: None,
             reference: None,
             reference_origin: None,
             metadata: "{}".into(),

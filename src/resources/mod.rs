@@ -3,12 +3,14 @@
 
 pub mod model;
 pub mod read;
+pub mod sealed;
 pub mod write;
 
 pub mod api_credentials;
 pub mod api_resources;
 pub mod api_scopes;
 pub mod application_memberships;
+pub mod credential_providers;
 pub mod identity_providers;
 pub mod membership_profiles;
 pub mod memberships;

@@ -15,6 +15,8 @@ pub enum Kind {
     Datetime,
     /// A JSON object, stored as text.
     Object,
+    /// An array of strings, stored as JSON text; never filtered or sorted.
+    Strings,
 }
 
 pub const REQUIRED: u8 = 1;

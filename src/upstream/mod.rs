@@ -1,13 +1,17 @@
-//! What this service asks of other systems on a request's behalf: DNS, for identity providers'
-//! domains. Answers come back to the write that asked (`resources::write::Inquiry`), before its
-//! transaction begins.
+//! What this service asks of other systems on a request's behalf, never inside a transaction:
+//! DNS, for identity providers' domains (answering the write that asked,
+//! `resources::write::Inquiry`), and credential providers' token endpoints, for the upstream
+//! credentials a resource token carries.
 
+pub mod credentials;
 pub mod dns;
 
 use crate::resources::write::{Answer, Inquiry};
 
 pub struct Upstream {
     pub dns: dns::Dns,
+    /// For providers' endpoints, with UPSTREAM_TIMEOUT.
+    pub http: reqwest::Client,
 }
 
 impl Upstream {

@@ -7,40 +7,40 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp, TestResponse};
 
-fn linkage(type_name: &str, id: &str) -> Value {
+pub fn linkage(type_name: &str, id: &str) -> Value {
     json!({"data": {"type": type_name, "id": id}})
 }
 
-fn id(value: &Value) -> String {
+pub fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_string()
 }
 
-async fn created(response: TestResponse) -> Value {
+pub async fn created(response: TestResponse) -> Value {
     assert_eq!(response.status, 201, "{}", response.text);
     response.json()["data"].clone()
 }
 
-struct Setup {
-    org: String,
-    admin_role: String,
+pub struct Setup {
+    pub org: String,
+    pub admin_role: String,
 }
 
-async fn setup(app: &TestApp, name: &str) -> Setup {
+pub async fn setup(app: &TestApp, name: &str) -> Setup {
     let org = id(&app.create_organization(json!({"name": name})).await);
     let roles =
         app.get(&format!("/api/roles?filter[q][organization_id_eq]={org}&filter[q][kind_eq]=admin")).await.json();
     Setup { admin_role: id(&roles["data"][0]), org }
 }
 
-async fn resource(app: &TestApp, org: &str, attributes: Value) -> Value {
+pub async fn resource(app: &TestApp, org: &str, attributes: Value) -> Value {
     created(app.post("/api/api_resources", &json!({"data": {"type": "api_resources", "attributes": attributes, "relationships": {"organization": linkage("organizations", org)}}})).await).await
 }
 
-async fn scope(app: &TestApp, resource: &str, name: &str) -> Value {
+pub async fn scope(app: &TestApp, resource: &str, name: &str) -> Value {
     created(app.post("/api/api_scopes", &json!({"data": {"type": "api_scopes", "attributes": {"name": name, "description": null}, "relationships": {"api_resource": linkage("api_resources", resource)}}})).await).await
 }
 
-async fn integration(app: &TestApp, s: &Setup, scopes: &[&str]) -> (String, String, String) {
+pub async fn integration(app: &TestApp, s: &Setup, scopes: &[&str]) -> (String, String, String) {
     let data: Vec<Value> = scopes.iter().map(|s| json!({"type": "api_scopes", "id": s})).collect();
     let credential = created(app.post("/api/api_credentials", &json!({"data": {"type": "api_credentials",
         "attributes": {"name": "Integration", "kind": "integration", "auth_method": "client_secret_post"},
@@ -52,7 +52,7 @@ async fn integration(app: &TestApp, s: &Setup, scopes: &[&str]) -> (String, Stri
     )
 }
 
-async fn grant(app: &TestApp, client_id: &str, secret: &str, extra: &str) -> TestResponse {
+pub async fn grant(app: &TestApp, client_id: &str, secret: &str, extra: &str) -> TestResponse {
     let request = app
         .anonymous(Method::POST, "/oauth/token")
         .insert_header(("content-type", "application/x-www-form-urlencoded"));
@@ -63,14 +63,14 @@ async fn grant(app: &TestApp, client_id: &str, secret: &str, extra: &str) -> Tes
     .await
 }
 
-fn part(token: &str, index: usize) -> Value {
+pub fn part(token: &str, index: usize) -> Value {
     serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').nth(index).unwrap()).unwrap(),
     )
     .unwrap()
 }
 
-fn enc(value: &str) -> String {
+pub fn enc(value: &str) -> String {
     crate::helpers::encode(value)
 }
 

@@ -312,6 +312,8 @@ pub async fn spawn_binary_on(backend: Backend) -> (TestApp, Binary) {
         .expect("a new database bootstraps a user");
     drop(pool);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Domain checks ask a DNS server of this test, which answers at once, never the machine's.
+    let zone = crate::dns::Zone::start().await;
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_provisioning"))
         .arg("serve")
         .env("DATABASE_URL", &database_url)
@@ -325,6 +327,8 @@ pub async fn spawn_binary_on(backend: Backend) -> (TestApp, Binary) {
         .env("RATE_LIMIT_READS", "off")
         .env("RATE_LIMIT_WRITES", "off")
         .env("CLIENT_FAILURE_LIMIT", "off")
+        .env("DNS_RESOLVER", zone.address.to_string())
+        .env("UPSTREAM_TIMEOUT", "2")
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("starting the binary");

@@ -191,6 +191,7 @@ impl Generator<'_> {
             Kind::Integer => json!(self.rng.gen_range(-10..100_000)),
             Kind::Datetime => json!("2030-01-01T00:00:00Z"),
             Kind::Object => json!({"k": "v"}),
+            Kind::Strings => json!([format!("hostile:{}", self.rng.gen::<u16>())]),
         }
     }
 
@@ -680,7 +681,8 @@ fn deep(depth: usize) -> Value {
 }
 
 /// A server with the same records as every other one: an organization, its roles, a permission,
-/// a member, a membership profile, an API credential, an API resource with a scope.
+/// a member, a membership profile, an API credential, an API resource with a scope, an identity
+/// provider and a credential provider.
 struct Server {
     app: TestApp,
     slots: HashMap<String, String>,
@@ -744,6 +746,18 @@ async fn server(name: &'static str, backend: Backend) -> Server {
     .await;
     let application_membership = create("/api/application_memberships", json!({"data": {"type": "application_memberships",
         "relationships": {"organization": organization, "api_credential": {"data": {"type": "api_credentials", "id": credential["id"]}}, "role": role_linkage}}})).await;
+    let identity_provider = create("/api/identity_providers", json!({"data": {"type": "identity_providers",
+        "attributes": {"name": "IdP", "client_id": "c", "client_secret": "s", "issuer": "https://idp.example.com",
+            "domains": "example.com", "authorize_url": "https://idp.example.com/authorize",
+            "token_url": "https://idp.example.com/token", "jwks_url": "https://idp.example.com/jwks", "organization": org}}})).await;
+    let credential_provider = create(
+        "/api/credential_providers",
+        json!({"data": {"type": "credential_providers",
+        "attributes": {"identifier": "upstream", "name": "Upstream", "client_id": "c", "client_secret": "s",
+            "token_endpoint": "https://idp.example.com/token"},
+        "relationships": {"organization": organization}}}),
+    )
+    .await;
     let user = app.get("/api/user").await.json()["data"]["id"].as_str().unwrap().to_string();
     let versions = app.get("/api/versions?page[size]=1").await.json();
     for (key, value) in [
@@ -756,6 +770,8 @@ async fn server(name: &'static str, backend: Backend) -> Server {
         ("api_resources", api["id"].as_str().unwrap().into()),
         ("api_scopes", scope["id"].as_str().unwrap().into()),
         ("application_memberships", application_membership["id"].as_str().unwrap().into()),
+        ("identity_providers", identity_provider["id"].as_str().unwrap().into()),
+        ("credential_providers", credential_provider["id"].as_str().unwrap().into()),
         ("users", user),
         ("versions", versions["data"][0]["id"].as_str().unwrap().into()),
         ("client_id", credential["attributes"]["client_id"].as_str().unwrap().into()),
@@ -785,7 +801,10 @@ fn fingerprint(conn: &mut provisioning::db::AnyConnection) -> String {
         ("application_memberships", true),
         ("api_resources", true),
         ("api_scopes", true),
+        ("identity_providers", true),
+        ("credential_providers", true),
         ("versions", false),
+        ("upstream_credentials", false),
         ("api_credential_scopes", false),
         ("revoked_tokens", false),
         ("signing_keys", false),

@@ -8,6 +8,7 @@ mod apis;
 mod boundary;
 mod columns;
 mod creating;
+mod credential_providers;
 mod credentials;
 mod dns;
 mod emails;

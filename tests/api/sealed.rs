@@ -90,9 +90,10 @@ fn master_of(app: &TestApp) -> MasterKeys {
     crate::helpers::master_keys(&app.database_url)
 }
 
-/// How many text cells in the whole database hold `needle` (letters, digits, `:` and `-`).
+/// How many text cells in the whole database hold `needle` (letters, digits, ` `, `:`, `-`,
+/// `.` and `_`, which LIKE takes for any character: a count that can only err high).
 pub fn cells_holding(url: &str, needle: &str) -> i64 {
-    assert!(needle.chars().all(|c| c.is_ascii_alphanumeric() || " :-".contains(c)), "{needle}");
+    assert!(needle.chars().all(|c| c.is_ascii_alphanumeric() || " :-._".contains(c)), "{needle}");
     with_connection(url, |conn| {
         let columns = conn.text_columns();
         assert!(columns.iter().any(|c| c.table_name == "signing_keys" && c.column_name == "private_key_sealed"));
@@ -162,9 +163,26 @@ async fn the_master_key_rotates_and_tokens_survive_it() {
     use secrecy::ExposeSecret;
     let mut both = settings(&app.database_url);
     both.master_key = Some(format!("{},{}", new_key.expose_secret(), old_text.trim()).parse().unwrap());
+    // Secrets the types keep sealed: an identity provider's and a credential provider's.
+    let organization = app.create_organization(serde_json::json!({"name": "Acme"})).await["id"].clone();
+    let identity_provider = serde_json::json!({"data": {"type": "identity_providers", "attributes": {
+        "name": "IdP", "client_id": "c", "client_secret": "idp-secret-R4t", "issuer": "https://idp.acme.test",
+        "domains": "acme.test", "authorize_url": "https://idp.acme.test/a", "token_url": "https://idp.acme.test/t",
+        "jwks_url": "https://idp.acme.test/k", "organization": organization}}});
+    assert_eq!(app.post("/api/identity_providers", &identity_provider).await.status, 201);
+    let credential_provider = serde_json::json!({"data": {"type": "credential_providers", "attributes": {
+        "identifier": "up", "name": "Up", "client_id": "c", "client_secret": "cp-secret-W2q",
+        "token_endpoint": "https://up.example/token"},
+        "relationships": {"organization": {"data": {"type": "organizations", "id": organization}}}}});
+    assert_eq!(app.post("/api/credential_providers", &credential_provider).await.status, 201);
+    let under = |key: &str| format!("sealed:v1:{key}:");
+    assert_eq!(cells_holding(&app.database_url, &under(old.current())), 3);
+
     let (current, changed) = provisioning::startup::rotate_master_key(&both).await.expect("rotating");
     assert_ne!(current, old.current());
-    assert!(changed >= 1);
+    assert_eq!(changed, 3, "the signing key and both secrets");
+    assert_eq!(cells_holding(&app.database_url, &under(old.current())), 0, "nothing left under the old key");
+    assert_eq!(cells_holding(&app.database_url, &under(&current)), 3);
     // Again: nothing left to reseal.
     assert_eq!(provisioning::startup::rotate_master_key(&both).await.unwrap().1, 0);
 

@@ -12,6 +12,7 @@ use crate::http::context::CallerId;
 use crate::http::oauth::client::{authenticate, Client};
 use crate::http::oauth::error::OAuthError;
 use crate::http::oauth::parameters::OAuthParameters;
+use crate::http::oauth::upstream;
 use crate::http::state::State;
 use crate::jsonapi::media::Body;
 use crate::resources::api_resources::{self, ApiResource};
@@ -65,7 +66,7 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
     let (issuer, keys) = (state.issuer.clone(), state.keys.clone());
     // RSA signing takes a fraction of a millisecond: on the blocking pool, with the grant's
     // database work where it can be, off the async workers.
-    let (claims, access_token) = match client {
+    let (claims, access_token, upstream) = match client {
         Client::User(user) => {
             decide(Requester::User, requested_resource.as_deref(), requested_scopes.as_deref(), None)?;
             // A user's first sign-in activates the memberships waiting for their email.
@@ -82,10 +83,12 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
             let token = actix_web::web::block(move || sign(&signer, &signed))
                 .await
                 .map_err(|e| OAuthError::from(ApiError::from(e)))?;
-            (claims, token)
+            (claims, token, None)
         }
         Client::Credential(credential, slug) => {
-            state
+            let master = state.master.clone();
+            let credential_id = credential.id.clone();
+            let (claims, token, upstream) = state
                 .db
                 .run(move |conn| {
                     let resources = api_resources::resources_of(conn, &credential.organization_id)?;
@@ -103,32 +106,47 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
                             Ok(grant) => grant,
                             Err(refused) => return Ok(Err(refused)),
                         };
-                    let claims = match grant {
+                    let (claims, provider) = match grant {
                         Grant::Resource { scope } => {
                             let (resource, _) = target.expect("a resource grant has its resource");
-                            Claims::for_resource(&issuer, &credential, &slug, resource, scope, now)
+                            let claims = Claims::for_resource(&issuer, &credential, &slug, resource, scope, now);
+                            (claims, resource.credential_provider_id.clone())
                         }
                         Grant::Organization | Grant::Provisioning => {
-                            Claims::for_credential(&issuer, &credential, &slug, now)
+                            (Claims::for_credential(&issuer, &credential, &slug, now), None)
                         }
                     };
                     let signer = keys.current(conn)?;
                     let token = sign(&signer, &claims);
-                    Ok(Ok((claims, token)))
+                    let upstream = match provider {
+                        Some(id) => Some(upstream::plan(conn, &master, &id, &credential.id, &claims.scope)?),
+                        None => None,
+                    };
+                    Ok(Ok((claims, token, upstream)))
                 })
-                .await??
+                .await??;
+            let upstream = match upstream {
+                Some(plan) => Some(upstream::credential(state, plan, &token, &credential_id).await?),
+                None => None,
+            };
+            (claims, token, upstream)
         }
     };
+    let mut answer = json!({
+        "access_token": access_token,
+        "token_type": "bearer",
+        "expires_in": claims.exp - claims.iat,
+        "scope": claims.scope,
+        "created_at": claims.iat,
+    });
+    if let Some(credential) = upstream {
+        answer["upstream_access_token"] = json!(credential.access_token);
+        answer["upstream_expires_in"] = json!(credential.expires_in);
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .json(json!({
-            "access_token": access_token,
-            "token_type": "bearer",
-            "expires_in": claims.exp - claims.iat,
-            "scope": claims.scope,
-            "created_at": claims.iat,
-        })))
+        .json(answer))
 }
 
 /// Who asks for a token.
@@ -220,6 +238,7 @@ mod tests {
             access_token_ttl: 3600,
             prefix: false,
             is_default: false,
+            credential_provider_id: None,
             reference: None,
             reference_origin: None,
             metadata: "{}".into(),

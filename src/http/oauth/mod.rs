@@ -9,6 +9,7 @@ pub mod grant;
 pub mod introspect;
 pub mod parameters;
 pub mod revoke;
+pub mod upstream;
 
 use actix_web::web;
 
