@@ -2,7 +2,7 @@
 CARGO ?= cargo
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres test-sdk test-contract test-postman fmt lint deny bench bench-scale
+.PHONY: run test test-sqlite test-postgres sso-provider test-sdk test-contract test-postman fmt lint deny bench bench-scale
 
 ## Build and serve on the embedded SQLite file (./provisioning.db) at http://127.0.0.1:8080.
 run:
@@ -39,13 +39,22 @@ test-postman:
 	$(CARGO) build --locked --bin provisioning
 	PROVISIONING_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/provisioning" bash tests/postman/run.sh
 
-test-sqlite:
+test-sqlite: sso-provider
 	@echo "== tests on SQLite"
 	env -u TEST_DATABASE_URL $(CARGO) test --locked
 
 ## The integration tests on PostgreSQL (each test creates and drops its own database).
-test-postgres:
+test-postgres: sso-provider
 	TEST_DATABASE_URL=$(POSTGRES_URL) $(CARGO) test --locked --test api
+
+## The OpenID provider the single sign-on tests start (panva's oidc-provider, tests/sso), when
+## npm is installed; without it those tests say they were skipped (CI has it).
+sso-provider:
+	@if command -v npm >/dev/null; then \
+		cd tests/sso && npm ci --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "== single sign-on tests will be skipped: install Node.js and npm to run them"; \
+	fi
 
 fmt:
 	$(CARGO) fmt

@@ -2,6 +2,7 @@
 
 pub mod hashing;
 pub mod keys;
+pub mod logins;
 pub mod secret_cache;
 pub mod tokens;
 pub mod verified;

@@ -338,3 +338,23 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    sso_logins (id) {
+        id -> Text,
+        identity_provider_id -> Text,
+        api_credential_id -> Text,
+        redirect_uri -> Text,
+        client_state -> Nullable<Text>,
+        code_challenge -> Text,
+        nonce -> Text,
+        upstream_verifier_sealed -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        returned_at -> Nullable<Timestamp>,
+        user_id -> Nullable<Text>,
+        code_hash -> Nullable<Text>,
+        code_expires_at -> Nullable<Timestamp>,
+        code_used_at -> Nullable<Timestamp>,
+    }
+}

@@ -941,6 +941,8 @@ fn oauth_paths(paths: &mut Map<String, Value>) {
             "expires_in": {"type": "integer"},
             "scope": {"type": "string"},
             "created_at": {"type": "integer", "description": "When it was issued, in seconds since the epoch."},
+            "upstream_access_token": {"type": "string", "description": "For an API resource with a credential provider: the provider's credential."},
+            "upstream_expires_in": {"type": ["integer", "null"], "description": "Seconds the upstream credential has left (null when the provider did not say)."},
         },
     }}}});
     let oauth_errors = |success: (&str, Value)| {
@@ -952,18 +954,64 @@ fn oauth_paths(paths: &mut Map<String, Value>) {
         Value::Object(map)
     };
     paths.insert("/oauth/token".into(), json!({"post": {
-        "tags": ["oauth"], "operationId": "token", "summary": "Issue an access token (client credentials, RFC 6749 §4.4)",
+        "tags": ["oauth"], "operationId": "token", "summary": "Issue an access token (client credentials, RFC 6749 §4.4; a single sign-on's authorization code, §4.1.3 with PKCE)",
         "description": "The client authenticates with HTTP Basic, or with client_id and client_secret (or a \
             client_assertion, RFC 7523) in the body.",
         "security": client_authentication,
         "requestBody": form(json!({
-            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+            "grant_type": {"type": "string", "enum": ["client_credentials", "authorization_code"]},
+            "code": {"type": "string", "writeOnly": true, "description": "authorization_code: the code /oauth/callback sent to the client."},
+            "code_verifier": {"type": "string", "writeOnly": true, "description": "authorization_code: the PKCE verifier (RFC 7636)."},
+            "redirect_uri": {"type": "string", "description": "authorization_code: the client's redirect URI."},
             "scope": {"type": "string", "description": "`provisioning-api`, `market:id:…`, or an API resource's scopes."},
             "resource": {"type": "string", "description": "An API resource's identifier (RFC 8707): the token's audience."},
             "audience": {"type": "string"},
         }), &["grant_type"]),
         "responses": oauth_errors(("200", token_response)),
     }}));
+    let query = |names: &[(&str, bool, &str)]| -> Value {
+        names
+            .iter()
+            .map(|(name, required, description)| {
+                json!({"name": name, "in": "query", "required": required, "description": description, "schema": {"type": "string"}})
+            })
+            .collect()
+    };
+    let redirects = |description: &str| {
+        let mut responses = oauth_errors(("302", json!({"description": description})));
+        responses.as_object_mut().expect("an object").remove("401");
+        responses
+    };
+    paths.insert("/oauth/authorize".into(), json!({"get": {
+        "tags": ["oauth"], "operationId": "authorize",
+        "summary": "Sign a user in through the organization's identity provider (OpenID Connect, authorization code with PKCE)",
+        "description": "For a client with a redirect_uri (a webapp). Refused before the client and its redirect_uri are \
+            known: 400 here; after: at the redirect_uri, with error and state.",
+        "parameters": query(&[
+            ("client_id", true, "The webapp credential's client id."),
+            ("redirect_uri", false, "Its registered redirect URI."),
+            ("response_type", true, "code"),
+            ("state", false, "Sent back to the client as it came."),
+            ("code_challenge", true, "PKCE S256 challenge (RFC 7636)."),
+            ("code_challenge_method", true, "S256"),
+            ("login_hint", true, "Who signs in: an email, or a domain."),
+        ]),
+        "responses": redirects("To the identity provider, or back to the client with an error."),
+    }}));
+    paths.insert(
+        "/oauth/callback".into(),
+        json!({"get": {
+            "tags": ["oauth"], "operationId": "callback",
+            "summary": "Where the identity provider sends the user back",
+            "parameters": query(&[
+                ("state", true, "The sign-in /oauth/authorize started."),
+                ("code", false, "The provider's authorization code."),
+                ("error", false, "The provider's refusal."),
+                ("error_description", false, "Why."),
+            ]),
+            "responses": redirects("Back to the client: a code of ours, or an error."),
+        }}),
+    );
     paths.insert("/oauth/revoke".into(), json!({"post": {
         "tags": ["oauth"], "operationId": "revoke", "summary": "Revoke an access token (RFC 7009)",
         "security": client_authentication,

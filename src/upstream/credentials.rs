@@ -20,8 +20,6 @@ use crate::resources::credential_providers::CredentialProvider;
 /// A kept credential is handed out while it has longer than this to live; one that lives no
 /// longer than this is not kept at all.
 pub const MARGIN_SECONDS: i64 = 30;
-/// The most of an upstream answer we read.
-const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -83,19 +81,8 @@ pub async fn obtain(http: &reqwest::Client, ask: Ask<'_>) -> Result<Credential, 
         None => form.push(("client_id", &provider.client_id)),
     }
     let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
-    let response = request
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| unreachable_reason(&e))?;
-    let status = response.status();
-    let bytes = read_capped(response).await?;
-    let document: Option<Value> = serde_json::from_slice(&bytes).ok();
-    if !status.is_success() {
-        return Err(refusal(status.as_u16(), document.as_ref()));
-    }
-    let document = document.ok_or("the token endpoint's answer is not JSON")?;
+    let request = request.header("content-type", "application/x-www-form-urlencoded").body(body);
+    let document = super::call(request, "the token endpoint").await?;
     read_credential(&document, &provider.token_response_access_token_pointer)
 }
 
@@ -112,51 +99,6 @@ pub fn read_credential(document: &Value, pointer: &str) -> Result<Credential, St
         _ => None,
     };
     Ok(Credential { access_token, expires_in: expires_in.filter(|s| *s > 0) })
-}
-
-/// An OAuth error answer, or the status alone (an upstream's other text is not passed on).
-fn refusal(status: u16, document: Option<&Value>) -> String {
-    let field = |name: &str| document.and_then(|d| d.get(name)).and_then(Value::as_str).map(|s| cut(s, 300));
-    match (field("error"), field("error_description")) {
-        (Some(error), Some(description)) => format!("the token endpoint answered {status}: {error} ({description})"),
-        (Some(error), None) => format!("the token endpoint answered {status}: {error}"),
-        _ => format!("the token endpoint answered {status}"),
-    }
-}
-
-fn unreachable_reason(error: &reqwest::Error) -> String {
-    match error.is_timeout() {
-        true => "the token endpoint did not answer in time".into(),
-        false if error.is_connect() => "the token endpoint could not be reached".into(),
-        false => format!("calling the token endpoint failed ({})", without_url(error)),
-    }
-}
-
-fn without_url(error: &reqwest::Error) -> String {
-    let mut error = error.to_string();
-    if let Some(at) = error.find(" for url") {
-        error.truncate(at);
-    }
-    error
-}
-
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| unreachable_reason(&e))? {
-        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(format!("the token endpoint's answer is longer than {MAX_RESPONSE_BYTES} bytes"));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
-}
-
-fn cut(text: &str, most: usize) -> String {
-    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-    match clean.char_indices().nth(most) {
-        Some((at, _)) => format!("{}…", &clean[..at]),
-        None => clean,
-    }
 }
 
 /// What a credential is kept under: the provider, the client whose token was exchanged (none
@@ -236,12 +178,5 @@ mod tests {
         let text_lifetime = json!({"access_token": "a", "expires_in": "60"});
         assert_eq!(read_credential(&text_lifetime, "/access_token").unwrap().expires_in, Some(60));
         assert_eq!(read_credential(&json!({"access_token": "a"}), "/access_token").unwrap().expires_in, None);
-    }
-
-    #[test]
-    fn refusals_say_the_oauth_error_and_nothing_else() {
-        let said = refusal(401, Some(&json!({"error": "invalid_client", "error_description": "Bad\nsecret"})));
-        assert_eq!(said, "the token endpoint answered 401: invalid_client (Badsecret)");
-        assert_eq!(refusal(502, None), "the token endpoint answered 502");
     }
 }

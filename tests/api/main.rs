@@ -26,6 +26,7 @@ mod organizations;
 mod rendering;
 mod sealed;
 mod signing_keys;
+mod sso;
 mod startup;
 mod tokens;
 mod updating;

@@ -5,6 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use crate::auth::logins;
 use crate::auth::tokens::{sign, Claims, PROVISIONING_SCOPE};
 use crate::db::grants;
 use crate::error::ApiError;
@@ -39,11 +40,12 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
     let parameters = OAuthParameters::parse(request, body)?;
     match parameters.one("grant_type")? {
         Some("client_credentials") => {}
+        Some("authorization_code") => return redeem(state, request, &parameters).await,
         Some(other) => {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("The grant type {other:?} is not supported; use client_credentials."),
+                format!("The grant type {other:?} is not supported; use client_credentials or authorization_code."),
             ))
         }
         None => return Err(OAuthError::invalid_request("grant_type is required.")),
@@ -147,6 +149,68 @@ async fn grant(state: &State, request: &HttpRequest, body: &[u8]) -> Result<Http
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(answer))
+}
+
+/// RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6): the code a single sign-on (`sso.rs`) handed the
+/// client, for the signed-in user's provisioning token. A code is good once, for the client it
+/// was issued to, with the verifier of the challenge the client sent; a wrong verifier uses it up.
+async fn redeem(
+    state: &State,
+    request: &HttpRequest,
+    parameters: &OAuthParameters,
+) -> Result<HttpResponse, OAuthError> {
+    let required = |name: &'static str| -> Result<String, OAuthError> {
+        parameters
+            .one(name)?
+            .map(String::from)
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required.")))
+    };
+    let (code, verifier) = (required("code")?, required("code_verifier")?);
+    let redirect_uri = parameters.one("redirect_uri")?.map(String::from);
+    let client = authenticate(state, parameters).await?;
+    request.extensions_mut().insert(CallerId(client.client_id().to_string()));
+    let invalid = |why: &str| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", why);
+    let Client::Credential(credential, _) = client else {
+        return Err(invalid("This code was not issued to this client."));
+    };
+    let (issuer, keys) = (state.issuer.clone(), state.keys.clone());
+    let now = chrono::Utc::now().timestamp();
+    let (claims, token) = state
+        .db
+        .transaction(move |conn| {
+            let Some(login) = logins::redeem(conn, &code)? else {
+                return Ok(Err(invalid("The code is unknown, used or expired.")));
+            };
+            if login.api_credential_id != credential.id {
+                return Ok(Err(invalid("This code was not issued to this client.")));
+            }
+            if redirect_uri.is_some_and(|uri| uri != login.redirect_uri) {
+                return Ok(Err(invalid("redirect_uri is not the one the code was issued for.")));
+            }
+            if logins::challenge(&verifier) != login.code_challenge {
+                return Ok(Err(invalid("code_verifier does not match the code_challenge.")));
+            }
+            let user = match login.user_id.as_deref() {
+                Some(id) => users::find(conn, id)?,
+                None => None,
+            };
+            let Some(user) = user else { return Ok(Err(invalid("The user of this code is gone."))) };
+            let claims = Claims::for_user(&issuer, &user.id, &user.client_id, now);
+            let signer = keys.current(conn)?;
+            let token = sign(&signer, &claims);
+            Ok(Ok((claims, token)))
+        })
+        .await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(json!({
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": claims.exp - claims.iat,
+            "scope": claims.scope,
+            "created_at": claims.iat,
+        })))
 }
 
 /// Who asks for a token.
