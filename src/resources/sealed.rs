@@ -1,5 +1,5 @@
 //! Where the types keep values sealed under the master key (the signing keys aside, which
-//! `auth::keys` keeps): a master-key rotation reseals each of them.
+//! `auth::keys` keeps), and sign-ins in progress theirs: a master-key rotation reseals each.
 
 use diesel::sql_types::Text;
 use diesel::QueryableByName;
@@ -20,6 +20,7 @@ pub const SEALED: &[SealedColumn] = &[
     SealedColumn { table: "identity_providers", column: "client_secret_sealed", secret: "client_secret" },
     SealedColumn { table: "credential_providers", column: "client_secret_sealed", secret: "client_secret" },
     SealedColumn { table: "upstream_credentials", column: "access_token_sealed", secret: "access_token" },
+    SealedColumn { table: "sso_logins", column: "upstream_verifier_sealed", secret: "upstream_verifier" },
 ];
 
 #[derive(QueryableByName)]
