@@ -117,12 +117,17 @@ async fn credential_providers_are_created_read_updated_and_deleted_with_their_se
     assert_eq!(events, ["create", "update", "destroy"]);
     assert!(!versions.to_string().contains("secret_sealed"), "{versions}");
 
-    // A read-only member reads them and changes none.
-    let (_, reader) = app.user("outsider@example.com").await;
-    assert_eq!(app.get_as(&reader, &format!("/api/credential_providers/{}", id(&theirs))).await.status, 404);
+    // No token: 401, for the list and for a record.
+    for path in ["/api/credential_providers".to_string(), format!("/api/credential_providers/{}", id(&theirs))] {
+        let response = app.send(app.anonymous(Method::GET, &path), None).await;
+        assert_eq!(response.status, 401, "{path}: {}", response.text);
+    }
+    // Another organization's member sees none of them and makes none in it.
+    let (_, outsider) = app.user("outsider@example.com").await;
+    assert_eq!(app.get_as(&outsider, &format!("/api/credential_providers/{}", id(&theirs))).await.status, 404);
     let refused = app
         .write_as(
-            &reader,
+            &outsider,
             Method::POST,
             "/api/credential_providers",
             &document(&s.org, attributes("https://i.example/t", "c", "s")),
