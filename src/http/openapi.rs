@@ -983,7 +983,7 @@ fn oauth_paths(paths: &mut Map<String, Value>) {
         responses
     };
     paths.insert("/oauth/authorize".into(), json!({"get": {
-        "tags": ["oauth"], "operationId": "authorize",
+        "tags": ["oauth"], "operationId": "authorize", "security": [],
         "summary": "Sign a user in through the organization's identity provider (OpenID Connect, authorization code with PKCE)",
         "description": "For a client with a redirect_uri (a webapp). Refused before the client and its redirect_uri are \
             known: 400 here; after: at the redirect_uri, with error and state.",
@@ -1001,7 +1001,7 @@ fn oauth_paths(paths: &mut Map<String, Value>) {
     paths.insert(
         "/oauth/callback".into(),
         json!({"get": {
-            "tags": ["oauth"], "operationId": "callback",
+            "tags": ["oauth"], "operationId": "callback", "security": [],
             "summary": "Where the identity provider sends the user back",
             "parameters": query(&[
                 ("state", true, "The sign-in /oauth/authorize started."),
