@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jsonapi;
+pub mod logs;
 pub mod mail;
 pub mod resources;
 pub mod spec;

@@ -561,8 +561,29 @@ impl LoggedBinary {
         LoggedBinary { child, base, client_id, client_secret, dir }
     }
 
+    /// The log so far. The server buffers its lines (up to 50 ms): this asks for `/health`
+    /// with an id of its own and waits until that request's line is in the file, so every line
+    /// logged before it is there too.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap()
+        use std::io::{Read, Write};
+        let marker = format!("log-marker-{}", uuid::Uuid::new_v4());
+        let address = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("the server answers");
+        write!(
+            stream,
+            "GET /health HTTP/1.1\r\nHost: {address}\r\nX-Request-Id: {marker}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let _ = stream.read_to_end(&mut Vec::new());
+        let started = std::time::Instant::now();
+        loop {
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap();
+            if log.contains(&marker) {
+                return log;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "the marker never reached the log:\n{log}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 

@@ -398,8 +398,6 @@ async fn drive(server: &LoggedBinary, id: &str) -> (String, String) {
         .await
         .unwrap();
     assert_eq!(refused.status().as_u16(), 401);
-    // The line is written as the answer goes out: give it a moment to reach the file.
-    actix_rt::time::sleep(std::time::Duration::from_millis(200)).await;
     (token, org)
 }
 
