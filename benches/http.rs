@@ -107,12 +107,12 @@ async fn run() {
 
     let dir = std::env::temp_dir().join(format!("provisioning-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    // Logging on, as the service runs: a line a request at info, into a file.
+    // Logging on, as the service runs: a line a request at info, through its buffer, into a file.
     let log = std::fs::File::create(dir.join("service.log")).unwrap();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(log))
+        .with_writer(provisioning::logs::buffered_into(Box::new(log)))
         .init();
     let database_url = format!("sqlite://{}", dir.join("bench.db").display());
     let mut settings = Settings::local(&database_url);
@@ -122,6 +122,15 @@ async fn run() {
     let base = application.public_url().to_string();
     let credentials = application.bootstrap_credentials().expect("a new database bootstraps a user").clone();
     actix_web::rt::spawn(application.server());
+    // The same service keeping no reads (READ_CACHE_MB=0): every GET reads and renders, as the
+    // first one after a change does.
+    let mut settings = Settings::local(&database_url);
+    settings.workers = Some(workers);
+    settings.pool_size = 8;
+    settings.read_cache_mb = 0;
+    let unkept = Application::build(settings).await.expect("starting the service without kept reads");
+    let unkept_base = unkept.public_url().to_string();
+    actix_web::rt::spawn(unkept.server());
 
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
     let grant_body = json!({"grant_type": "client_credentials", "client_id": credentials.client_id, "client_secret": credentials.client_secret.expose_secret()}).to_string();
@@ -206,24 +215,29 @@ async fn run() {
         .zip(&bodies)
         .map(|((name, url), (path, body))| (name, url, format!("http://{baseline_address}{path}"), body.len()))
         .collect();
+    println!("(kept: answered from the reads kept while nothing changes; read: READ_CACHE_MB=0, every GET reads and renders)");
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let reads = only.is_empty() || only == "reads";
     for (name, api_url, baseline_url, size) in scenarios.into_iter().filter(|_| reads) {
         let script = with_token.clone();
-        let (api, base_rps) = web::block(move || {
+        let read_url = api_url.replace(&base, &unkept_base);
+        let (api, read, base_rps) = web::block(move || {
             let mut api = Vec::new();
+            let mut read = Vec::new();
             let mut base = Vec::new();
             for _ in 0..rounds {
                 base.push(wrk(&baseline_url, seconds, connections, None, false));
                 api.push(wrk(&api_url, seconds, connections, Some(&script), false));
+                read.push(wrk(&read_url, seconds, connections, Some(&script), false));
             }
-            (median(api), median(base))
+            (median(api), median(read), median(base))
         })
         .await
         .unwrap();
         println!(
-            "{name:<42} body {size:>7} B   service {api:>9.0} req/s   baseline {base_rps:>9.0} req/s   ratio {:.3}",
-            api / base_rps
+            "{name:<42} body {size:>7} B   baseline {base_rps:>8.0} req/s   kept {api:>8.0} req/s, ratio {:.3}   read {read:>8.0} req/s, ratio {:.3}",
+            api / base_rps,
+            read / base_rps
         );
     }
 
@@ -249,6 +263,7 @@ async fn run() {
     );
     }
     if only == "reads" {
+        provisioning::logs::flush();
         let _ = std::fs::remove_dir_all(&dir);
         std::process::exit(0);
     }

@@ -191,6 +191,11 @@ pub struct Settings {
     #[arg(long, env = "UPSTREAM_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
     pub upstream_timeout: u64,
 
+    /// Megabytes of rendered reads kept while the database does not change (SQLite only; 0:
+    /// none): a repeated GET is answered without reading or rendering again.
+    #[arg(long, env = "READ_CACHE_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=65536), global = true)]
+    pub read_cache_mb: u64,
+
     /// Log lines as `text` (colored only on a terminal) or `json` (one object a line).
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,
@@ -288,6 +293,7 @@ impl Settings {
             log_format: "text".into(),
             dns_resolver: None,
             upstream_timeout: 10,
+            read_cache_mb: 64,
         }
     }
 }

@@ -234,6 +234,7 @@ impl Application {
                 http: crate::upstream::credentials::client(std::time::Duration::from_secs(settings.upstream_timeout)),
             }),
             openapi: Default::default(),
+            answers: http::answers::Answers::new((settings.read_cache_mb as usize) << 20),
         });
         let cors_origins = settings.cors_origins.0.clone();
         let mut server = HttpServer::new(move || {

@@ -1,5 +1,6 @@
 //! Storage: one connection type over SQLite and PostgreSQL, picked by the URL scheme.
 
+pub mod changes;
 pub mod errors;
 pub mod grants;
 pub mod rows;
@@ -208,6 +209,8 @@ pub struct Database {
     sqlite_writer: std::sync::Arc<std::sync::Mutex<()>>,
     /// How many are waiting for a pooled connection now.
     waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Whether anything changed since a read (`stamp`).
+    changes: std::sync::Arc<changes::Changes>,
 }
 
 /// Counts one waiter while it lives.
@@ -242,11 +245,28 @@ impl Database {
             .idle_timeout(Some(std::time::Duration::from_secs(300)))
             .build(manager)
             .map_err(|e| format!("connecting to the database: {e}"))?;
-        Ok(Database { pool, backend, sqlite_writer: Default::default(), waiting: Default::default() })
+        let changes = match backend {
+            Backend::Sqlite => changes::Changes::sqlite(sqlite_path(url).split('?').next().unwrap_or_default()),
+            Backend::Postgres => changes::Changes::none(),
+        };
+        Ok(Database {
+            pool,
+            backend,
+            sqlite_writer: Default::default(),
+            waiting: Default::default(),
+            changes: std::sync::Arc::new(changes),
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The database's state now, as far as changes go: equal stamps before and after a read
+    /// mean nothing committed in between, here or in another process. `None` on PostgreSQL,
+    /// where other instances write without this one knowing.
+    pub fn stamp(&self) -> Option<changes::Stamp> {
+        self.changes.stamp()
     }
 
     pub fn get(&self) -> Result<PooledConnection, ApiError> {
@@ -281,8 +301,19 @@ impl Database {
         checked.map_err(|e| format!("the check could not run: {e}"))?
     }
 
-    /// Runs `work` with a pooled connection on the blocking pool.
+    /// Runs `work` with a pooled connection on the blocking pool. It may write: stamps taken
+    /// before it ends differ from those after.
     pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let result = self.on_blocking_pool(work).await;
+        self.changes.wrote();
+        result
+    }
+
+    async fn on_blocking_pool<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
@@ -315,7 +346,7 @@ impl Database {
                 return work(&mut conn);
             }
         }
-        self.run(work).await
+        self.on_blocking_pool(work).await
     }
 
     /// Like `run`, inside one transaction: everything `work` wrote is kept, or nothing is.

@@ -52,10 +52,20 @@ pub async fn caching(
     }
     let taggable = conditional
         && response.status() == StatusCode::OK
-        && !response.headers().contains_key(header::ETAG)
         && response.headers().get(header::CACHE_CONTROL).is_none_or(|v| v.as_bytes() != b"no-store");
     if !taggable {
         return Ok(response.map_into_boxed_body());
+    }
+    // A read kept as answered comes tagged already (`answers`): compared, not hashed again.
+    if let Some(tag) = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()) {
+        if !if_none_match.as_deref().is_some_and(|given| none_match(given, tag)) {
+            return Ok(response.map_into_boxed_body());
+        }
+        return Ok(response.map_body(|head, _| {
+            head.status = StatusCode::NOT_MODIFIED;
+            head.headers.remove(header::CONTENT_TYPE);
+            BoxBody::new(actix_web::body::None::new())
+        }));
     }
     Ok(response.map_body(|head, body| {
         let bytes = match body.try_into_bytes() {

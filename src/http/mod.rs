@@ -3,6 +3,7 @@
 //! each request does its database work, authentication included, in one blocking-pool hop.
 
 pub mod actions;
+pub mod answers;
 pub mod auth;
 pub mod caching;
 pub mod context;

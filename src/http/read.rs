@@ -9,6 +9,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::domain::policy::Action;
 use crate::error::ApiError;
+use crate::http::answers::{Answer, Asked};
 use crate::http::state::{Reading, State};
 use crate::jsonapi::query::{parse, Allowed};
 use crate::resources::model::{record, Resource};
@@ -17,8 +18,32 @@ use crate::spec::query::Query;
 use crate::spec::{Cardinality, Relationship, ResourceSpec};
 use crate::views::{self, respond, Record};
 
+/// Answers a read from what was kept for the same caller and target while the database has not
+/// changed (`answers`); else with the body `read` renders, which is kept.
+async fn kept<F, R>(reading: Reading, read: R) -> Result<HttpResponse, ApiError>
+where
+    R: FnOnce(Reading) -> F,
+    F: std::future::Future<Output = Result<Vec<u8>, ApiError>>,
+{
+    let state = reading.state.clone();
+    let read_at = state.db.stamp();
+    let asked = Asked::new(&reading.session, reading.target.clone());
+    if let Some(answer) = read_at.and_then(|stamp| state.answers.get(stamp, &asked)) {
+        return Ok(answer.response());
+    }
+    let answer = Answer::new(read(reading).await?);
+    if let Some(read_at) = read_at {
+        state.answers.keep(read_at, state.db.stamp(), asked, &answer);
+    }
+    Ok(answer.response())
+}
+
 pub async fn list<T: Resource>(reading: Reading) -> Result<HttpResponse, ApiError> {
-    let Reading { state, query, session } = reading;
+    kept(reading, list_body::<T>).await
+}
+
+async fn list_body<T: Resource>(reading: Reading) -> Result<Vec<u8>, ApiError> {
+    let Reading { state, query, session, .. } = reading;
     let registry = state.registry;
     let query = parse(registry, T::SPEC, &query, Allowed::List);
     let target = registry.find(T::SPEC.type_name).ok_or(ApiError::RouteNotFound)?;
@@ -31,7 +56,7 @@ pub async fn list<T: Resource>(reading: Reading) -> Result<HttpResponse, ApiErro
         })
         .await?;
     let path = format!("/{}", T::SPEC.type_name);
-    Ok(respond(StatusCode::OK, views::page(state.links(), &path, &query, &records, included.as_deref(), count)))
+    Ok(views::page(state.links(), &path, &query, &records, included.as_deref(), count))
 }
 
 pub async fn show<T: Resource>(reading: Reading, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -40,7 +65,11 @@ pub async fn show<T: Resource>(reading: Reading, id: web::Path<String>) -> Resul
 
 /// Record `id` with its includes.
 pub async fn show_at<T: Resource>(reading: Reading, id: String) -> Result<HttpResponse, ApiError> {
-    let Reading { state, query, session } = reading;
+    kept(reading, |reading| show_body::<T>(reading, id)).await
+}
+
+async fn show_body<T: Resource>(reading: Reading, id: String) -> Result<Vec<u8>, ApiError> {
+    let Reading { state, query, session, .. } = reading;
     let registry = state.registry;
     let query = parse(registry, T::SPEC, &query, Allowed::Single);
     let (record, included, query) = state
@@ -53,7 +82,7 @@ pub async fn show_at<T: Resource>(reading: Reading, id: String) -> Result<HttpRe
             Ok((record, included, query))
         })
         .await?;
-    Ok(single(&state, StatusCode::OK, &record, included.as_deref(), &query))
+    Ok(views::single(state.links(), &record, included.as_deref(), &query))
 }
 
 /// One resource with its includes: 200 for reads and updates, 201 with `Location` for creates.
@@ -78,6 +107,9 @@ pub fn single(
     response
 }
 
+/// A relationship the path names.
+type Rel = &'static Relationship;
+
 /// `/<type>/<id>/<relationship>` and `/<type>/<id>/relationships/<relationship>`.
 pub type RelationshipPath = web::Path<(String, String)>;
 
@@ -97,7 +129,11 @@ fn relationship_path(
 /// list (or a single resource, for a to-one).
 pub async fn related<T: Resource>(reading: Reading, path: RelationshipPath) -> Result<HttpResponse, ApiError> {
     let (id, relationship) = relationship_path(T::SPEC, path)?;
-    let Reading { state, query, session } = reading;
+    kept(reading, |reading| related_body::<T>(reading, id, relationship)).await
+}
+
+async fn related_body<T: Resource>(reading: Reading, id: String, relationship: Rel) -> Result<Vec<u8>, ApiError> {
+    let Reading { state, query, session, .. } = reading;
     let registry = state.registry;
     let target = registry.find(relationship.target).ok_or(ApiError::RouteNotFound)?;
     let to_one = matches!(relationship.cardinality, Cardinality::ToOne { .. });
@@ -116,17 +152,21 @@ pub async fn related<T: Resource>(reading: Reading, path: RelationshipPath) -> R
     let path = format!("/{}/{id}/{}", T::SPEC.type_name, relationship.name);
     if to_one {
         return Ok(match records.first() {
-            Some(record) => single(&state, StatusCode::OK, record, included.as_deref(), &query),
-            None => respond(StatusCode::OK, views::null(format!("{}{path}", state.api_base))),
+            Some(record) => views::single(state.links(), record, included.as_deref(), &query),
+            None => views::null(format!("{}{path}", state.api_base)),
         });
     }
-    Ok(respond(StatusCode::OK, views::page(state.links(), &path, &query, &records, included.as_deref(), count)))
+    Ok(views::page(state.links(), &path, &query, &records, included.as_deref(), count))
 }
 
 /// `GET /<type>/<id>/relationships/<relationship>`: the linkage alone.
 pub async fn linkage<T: Resource>(reading: Reading, path: RelationshipPath) -> Result<HttpResponse, ApiError> {
     let (id, relationship) = relationship_path(T::SPEC, path)?;
-    let Reading { state, query, session } = reading;
+    kept(reading, |reading| linkage_body::<T>(reading, id, relationship)).await
+}
+
+async fn linkage_body<T: Resource>(reading: Reading, id: String, relationship: Rel) -> Result<Vec<u8>, ApiError> {
+    let Reading { state, query, session, .. } = reading;
     let registry = state.registry;
     let query = parse(registry, T::SPEC, &query, Allowed::Linkage);
     let source_id = id.clone();
@@ -138,6 +178,5 @@ pub async fn linkage<T: Resource>(reading: Reading, path: RelationshipPath) -> R
         })
         .await?;
     let to_many = !matches!(relationship.cardinality, Cardinality::ToOne { .. });
-    let document = views::linkage(state.links(), T::SPEC, &id, relationship.name, relationship.target, to_many, &ids);
-    Ok(respond(StatusCode::OK, document))
+    Ok(views::linkage(state.links(), T::SPEC, &id, relationship.name, relationship.target, to_many, &ids))
 }

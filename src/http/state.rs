@@ -50,6 +50,8 @@ pub struct AppState {
     pub upstream: Arc<crate::upstream::Upstream>,
     /// `GET /openapi.json`, rendered on first request.
     pub openapi: std::sync::OnceLock<Vec<u8>>,
+    /// Reads kept as answered while the database does not change.
+    pub answers: crate::http::answers::Answers,
 }
 
 impl AppState {
@@ -128,11 +130,13 @@ impl AppState {
 
 pub type State = web::Data<AppState>;
 
-/// What a read needs: the app, the request's query string, the caller's verified token.
+/// What a read needs: the app, the request's query string, the caller's verified token, and
+/// the request's target (path and query), which names its answer.
 pub struct Reading {
     pub state: State,
     pub query: String,
     pub session: Session,
+    pub target: String,
 }
 
 /// What a write needs: the app, the query string, who writes and from where.
@@ -152,9 +156,14 @@ impl FromRequest for Reading {
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let session = Session::from_request(request, payload).into_inner();
+        let target = match request.query_string() {
+            "" => request.path().to_string(),
+            query => format!("{}?{query}", request.path()),
+        };
         ready(
-            app(request)
-                .and_then(|state| Ok(Reading { state, query: request.query_string().into(), session: session? })),
+            app(request).and_then(|state| {
+                Ok(Reading { state, query: request.query_string().into(), session: session?, target })
+            }),
         )
     }
 }

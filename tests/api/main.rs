@@ -16,6 +16,7 @@ mod errors;
 mod hostile;
 mod identity_providers;
 mod jsonapi_rules;
+mod kept_reads;
 mod limits;
 mod listing;
 mod logs;
