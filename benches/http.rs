@@ -128,8 +128,10 @@ async fn run() {
     settings.workers = Some(workers);
     settings.pool_size = 8;
     settings.read_cache_mb = 0;
+    // One deployment: the tokens' issuer is the first instance's URL.
+    settings.public_url = Some(base.clone());
     let unkept = Application::build(settings).await.expect("starting the service without kept reads");
-    let unkept_base = unkept.public_url().to_string();
+    let unkept_base = format!("http://127.0.0.1:{}", unkept.port());
     actix_web::rt::spawn(unkept.server());
 
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
