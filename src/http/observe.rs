@@ -100,6 +100,10 @@ fn describe() {
     );
     metrics::describe_counter!("token_grants_total", "POST /oauth/token, by outcome: issued, or the OAuth error.");
     metrics::describe_counter!("rate_limit_refusals_total", "Requests refused with 429, by rate-limit bucket.");
+    metrics::describe_counter!(
+        "reads_answered_total",
+        "GETs answered with 200, by where from: kept (nothing changed since) or the database."
+    );
     metrics::describe_gauge!("db_pool_connections", "Pooled database connections, in use or idle.");
     metrics::describe_gauge!("db_pool_waiting", "Requests waiting for a pooled database connection.");
     metrics::describe_gauge!("argon2_jobs", "argon2 hashes and verifications running or queued.");

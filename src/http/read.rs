@@ -29,9 +29,11 @@ where
     let read_at = state.db.stamp();
     let asked = Asked::new(&reading.session, reading.target.clone());
     if let Some(answer) = read_at.and_then(|stamp| state.answers.get(stamp, &asked)) {
+        metrics::counter!("reads_answered_total", "from" => "kept").increment(1);
         return Ok(answer.response());
     }
     let answer = Answer::new(read(reading).await?);
+    metrics::counter!("reads_answered_total", "from" => "database").increment(1);
     if let Some(read_at) = read_at {
         state.answers.keep(read_at, state.db.stamp(), asked, &answer);
     }

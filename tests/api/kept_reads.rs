@@ -80,3 +80,50 @@ async fn a_kept_read_is_never_older_than_the_database() {
     let request = app.request_as(&app.token, Method::GET, &path).insert_header(("if-none-match", tag));
     assert_eq!(app.send(request, None).await.status, 304);
 }
+
+/// The binary on SQLite (its own metrics): the same GET twice is read once, and again after
+/// any change.
+#[actix_rt::test]
+async fn a_repeated_read_is_answered_from_what_was_kept_until_something_changes() {
+    let server = crate::helpers::LoggedBinary::start(&[]);
+    let client = awc::Client::default();
+    let grant = json!({"grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret});
+    let mut response = client
+        .post(format!("{}/oauth/token", server.base))
+        .insert_header(("content-type", "application/json"))
+        .send_body(grant.to_string())
+        .await
+        .unwrap();
+    let token: serde_json::Value = serde_json::from_slice(&response.body().await.unwrap()).unwrap();
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let get = |path: &str| {
+        let request = client.get(format!("{}{path}", server.base)).insert_header(("authorization", bearer.clone()));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let counted = || async {
+        let mut response = client.get(format!("{}/metrics", server.base)).send().await.unwrap();
+        let text = String::from_utf8(response.body().await.unwrap().to_vec()).unwrap();
+        let count = |from: &str| {
+            text.lines()
+                .find(|l| l.starts_with(&format!("reads_answered_total{{from=\"{from}\"}}")))
+                .and_then(|l| l.rsplit(' ').next())
+                .map_or(0, |n| n.parse::<u64>().unwrap())
+        };
+        (count("kept"), count("database"))
+    };
+    assert_eq!((get("/api/organizations").await, get("/api/organizations").await), (200, 200));
+    assert_eq!(counted().await, (1, 1), "read once, then kept");
+    assert_eq!(get("/api/organizations?page[size]=5").await, 200);
+    assert_eq!(counted().await, (1, 2), "another target is another read");
+    let document = json!({"data": {"type": "organizations", "attributes": {"name": "A change"}}});
+    let created = client
+        .post(format!("{}/api/organizations", server.base))
+        .insert_header(("authorization", bearer.clone()))
+        .insert_header(("content-type", crate::helpers::MEDIA_TYPE))
+        .send_body(document.to_string())
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    assert_eq!((get("/api/organizations").await, get("/api/organizations").await), (200, 200));
+    assert_eq!(counted().await, (2, 3), "read again after the change, then kept");
+}
