@@ -7,7 +7,7 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Compress, Condition};
+use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
 
 use crate::auth::hashing::HashingPool;
@@ -15,10 +15,9 @@ use crate::auth::keys::KeySet;
 use crate::cli::Settings;
 use crate::db::{self, Database};
 use crate::domain::sealed::{generate_key, MasterKeys};
+use crate::http;
 use crate::http::limits::{RateLimits, SharedWindows};
 use crate::http::state::AppState;
-use crate::http::{self, auth};
-use crate::jsonapi::media;
 use crate::mail::Mailer;
 use crate::resources::users::{self, Credentials};
 use crate::upstream::dns::Dns;
@@ -239,30 +238,20 @@ impl Application {
         let cors_origins = settings.cors_origins.0.clone();
         let mut server = HttpServer::new(move || {
             // The last wrapped runs first: observe sees every answer; preflights are answered
-            // before the rate limit and authentication; ETags hash the uncompressed body.
+            // before the gate (rate limit, authentication); ETags hash the uncompressed body.
             App::new()
                 .app_data(state.clone())
-                .wrap(from_fn(http::endpoint::check_text))
-                .wrap(from_fn(http::middleware::rate_limit))
-                .wrap(from_fn(http::caching::caching))
+                .wrap(from_fn(http::gate::gate))
                 .wrap(Compress::default())
                 .wrap(http::cors::layer(&cors_origins))
-                .wrap(from_fn(http::cors::refuse_preflights_clearly))
-                .wrap(from_fn(http::caching::head_as_get))
-                .wrap(Condition::new(admin_address.is_some(), from_fn(http::operate::split)))
                 .wrap(from_fn(http::observe::observe))
                 .configure(http::oauth::configure)
                 .configure(http::operate::configure)
                 .service(
                     http::endpoint::resource("/openapi.json", "GET".into()).route(web::get().to(http::openapi::serve)),
                 )
-                .service(
-                    web::scope("/api")
-                        .wrap(from_fn(media::negotiate))
-                        // Outermost: nothing about /api is told to a caller without a token.
-                        .wrap(from_fn(auth::authenticate))
-                        .configure(http::configure_api),
-                )
+                // Its token and media type are checked at the gate.
+                .service(web::scope("/api").configure(http::configure_api))
                 .default_service(web::to(http::endpoint::not_found))
         })
         .listen(listener)

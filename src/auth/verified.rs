@@ -6,7 +6,7 @@
 //! revocation are still checked on every request.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -16,7 +16,7 @@ const MAX_ENTRIES: usize = 50_000;
 
 #[derive(Default)]
 pub struct VerifiedTokens {
-    entries: Mutex<HashMap<[u8; 32], Claims>>,
+    entries: Mutex<HashMap<[u8; 32], Arc<Claims>>>,
 }
 
 fn key(token: &str) -> [u8; 32] {
@@ -25,12 +25,14 @@ fn key(token: &str) -> [u8; 32] {
 
 impl VerifiedTokens {
     /// The claims of a token verified before and not expired since.
-    pub fn get(&self, token: &str, now: i64) -> Option<Claims> {
+    pub fn get(&self, token: &str, now: i64) -> Option<Arc<Claims>> {
+        let key = key(token);
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(&key(token)).filter(|claims| claims.exp > now).cloned()
+        entries.get(&key).filter(|claims| claims.exp > now).cloned()
     }
 
-    pub fn insert(&self, token: &str, claims: &Claims) {
+    pub fn insert(&self, token: &str, claims: Arc<Claims>) {
+        let key = key(token);
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_ENTRIES {
             let now = chrono::Utc::now().timestamp();
@@ -39,6 +41,6 @@ impl VerifiedTokens {
                 entries.clear();
             }
         }
-        entries.insert(key(token), claims.clone());
+        entries.insert(key, claims);
     }
 }

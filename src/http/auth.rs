@@ -1,68 +1,53 @@
 //! `/api` is for users holding a valid provisioning token: signed by us, unexpired, issued to
 //! a user credential (and, checked with the request's database work, not revoked, its user
 //! still there). Everything else answers 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3)
-//! before any handler runs.
+//! at the gate, before routing (`gate`).
 
 use std::future::{ready, Ready};
 
 use crate::auth::tokens::{verify, TokenError, PROVISIONING_SCOPE};
 use crate::domain::policy::Session;
 use crate::error::ApiError;
-use crate::http::context::CallerId;
 use crate::http::state::State;
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-fn bearer(request: &ServiceRequest) -> Result<String, ApiError> {
+fn bearer(request: &ServiceRequest) -> Result<&str, ApiError> {
     let value = request.headers().get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthorized("A bearer access token is required: Authorization: Bearer <token>.".into())
     })?;
-    let value = value.to_str().map_err(|_| ApiError::Unauthorized("The Authorization header is unreadable.".into()))?;
+    // ASCII is what `to_str` asks (a parsed header holds no control characters but tab), checked
+    // a word at a time: a token is a kilobyte, and this runs on every request.
+    let value = std::str::from_utf8(value.as_bytes())
+        .ok()
+        .filter(|value| value.is_ascii())
+        .ok_or_else(|| ApiError::Unauthorized("The Authorization header is unreadable.".into()))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(token.trim().to_string())
-        }
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
         _ => Err(ApiError::Unauthorized("The Authorization header must be: Bearer <token>.".into())),
     }
 }
 
-/// The middleware: a refusal is answered here, as a response, so the middleware outside can
-/// still add to it (its request id).
-pub async fn authenticate(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    match session(&request).await {
-        Ok(session) => {
-            request.extensions_mut().insert(CallerId(session.user_id.clone()));
-            request.extensions_mut().insert(session);
-            Ok(next.call(request).await?.map_into_left_body())
-        }
-        Err(refused) => Ok(request.error_response(refused).map_into_right_body()),
-    }
-}
-
 /// The request's verified session, or why it has none.
-async fn session(request: &ServiceRequest) -> Result<Session, ApiError> {
-    let state = request.app_data::<State>().cloned().ok_or(ApiError::internal("the app state is not configured"))?;
+pub async fn session(request: &ServiceRequest) -> Result<Session, ApiError> {
+    let state = request.app_data::<State>().ok_or(ApiError::internal("the app state is not configured"))?;
     let token = bearer(request)?;
-    let claims = match state.verified.get(&token, chrono::Utc::now().timestamp()) {
+    let claims = match state.verified.get(token, chrono::Utc::now().timestamp()) {
         Some(claims) => claims,
         None => {
             // A signature check is a few microseconds of RSA: on the blocking pool, not here.
-            let (keys, issuer, checked) = (state.keys.clone(), state.issuer.clone(), token.clone());
+            let (keys, issuer, checked) = (state.keys.clone(), state.issuer.clone(), token.to_string());
             let claims = match web::block(move || verify(&keys, &checked, &issuer)).await.map_err(ApiError::from)? {
                 Ok(claims) => claims,
                 Err(TokenError::UnknownKey) => {
                     // Perhaps another instance added a key since this one started.
-                    state.verify_token(&token).await?.map_err(unauthorized)?
+                    state.verify_token(token).await?.map_err(unauthorized)?
                 }
                 Err(other) => return Err(unauthorized(other)),
             };
-            state.verified.insert(&token, &claims);
+            let claims = std::sync::Arc::new(claims);
+            state.verified.insert(token, claims.clone());
             claims
         }
     };
@@ -76,7 +61,7 @@ async fn session(request: &ServiceRequest) -> Result<Session, ApiError> {
     };
     // The user's existence and the token's revocation are checked with the request's own
     // database work, in the same hop (`AppState::as_caller`).
-    Ok(Session { user_id, jti: claims.jti })
+    Ok(Session { user_id, jti: claims.jti.clone() })
 }
 
 fn unauthorized(error: TokenError) -> ApiError {

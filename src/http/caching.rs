@@ -7,18 +7,13 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
-use actix_web::middleware::Next;
 
 /// `HEAD` runs as `GET`: the same handlers, headers and status. The HTTP layer remembers the
 /// request was a HEAD and sends no body, keeping the `Content-Length` a GET would have had.
-pub async fn head_as_get(
-    mut request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub fn head_as_get(request: &mut ServiceRequest) {
     if request.method() == Method::HEAD {
         request.head_mut().method = Method::GET;
     }
-    next.call(request).await
 }
 
 /// A weak entity tag for `body`: 128 bits of XXH3, which hashes a large page in microseconds.
@@ -36,16 +31,27 @@ pub fn none_match(if_none_match: &str, tag: &str) -> bool {
 
 const DEFAULT_CACHE_CONTROL: header::HeaderValue = header::HeaderValue::from_static("private, no-cache");
 
-pub async fn caching(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let conditional = request.method() == Method::GET;
-    let if_none_match = match conditional {
-        true => request.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(String::from),
-        false => None,
-    };
-    let mut response = next.call(request).await?;
+/// What a conditional request asks: a GET's `If-None-Match`, taken before the request goes on.
+pub struct Conditional {
+    get: bool,
+    if_none_match: Option<String>,
+}
+
+impl Conditional {
+    pub fn of(request: &ServiceRequest) -> Conditional {
+        let get = request.method() == Method::GET;
+        let if_none_match = match get {
+            true => request.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(String::from),
+            false => None,
+        };
+        Conditional { get, if_none_match }
+    }
+}
+
+/// `Cache-Control` on every answer; a GET's 200 tagged (or, kept, tagged already) and, when
+/// `If-None-Match` names its tag, turned into a 304.
+pub fn finish(asked: Conditional, mut response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let Conditional { get: conditional, if_none_match } = asked;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, DEFAULT_CACHE_CONTROL);
@@ -54,20 +60,20 @@ pub async fn caching(
         && response.status() == StatusCode::OK
         && response.headers().get(header::CACHE_CONTROL).is_none_or(|v| v.as_bytes() != b"no-store");
     if !taggable {
-        return Ok(response.map_into_boxed_body());
+        return response;
     }
     // A read kept as answered comes tagged already (`answers`): compared, not hashed again.
     if let Some(tag) = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()) {
         if !if_none_match.as_deref().is_some_and(|given| none_match(given, tag)) {
-            return Ok(response.map_into_boxed_body());
+            return response;
         }
-        return Ok(response.map_body(|head, _| {
+        return response.map_body(|head, _| {
             head.status = StatusCode::NOT_MODIFIED;
             head.headers.remove(header::CONTENT_TYPE);
             BoxBody::new(actix_web::body::None::new())
-        }));
+        });
     }
-    Ok(response.map_body(|head, body| {
+    response.map_body(|head, body| {
         let bytes = match body.try_into_bytes() {
             Ok(bytes) => bytes,
             // A streamed body is not hashed (none of ours is).
@@ -84,7 +90,7 @@ pub async fn caching(
             return BoxBody::new(actix_web::body::None::new());
         }
         BoxBody::new(bytes)
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ use crate::error::ApiError;
 pub struct RequestContext {
     /// The client's address: the peer's, or, behind a trusted proxy, what it forwarded.
     pub client_ip: Option<IpAddr>,
-    pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: String,
 }
@@ -28,7 +27,6 @@ impl FromRequest for RequestContext {
     fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(Ok(request.extensions().get::<RequestContext>().cloned().unwrap_or(RequestContext {
             client_ip: None,
-            ip_address: None,
             user_agent: None,
             request_id: uuid::Uuid::new_v4().to_string(),
         })))
@@ -45,7 +43,7 @@ pub fn audit(caller: &Caller, context: &RequestContext) -> Audit {
     Audit {
         user_id: caller.user_id.clone(),
         email: caller.email.clone(),
-        ip_address: context.ip_address.clone(),
+        ip_address: context.client_ip.map(|ip| ip.to_string()),
         user_agent: context.user_agent.clone(),
         request_id: context.request_id.clone(),
     }

@@ -8,7 +8,6 @@ use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
-use actix_web::middleware::Next;
 
 use crate::error::{ApiError, Source};
 use crate::http::endpoint::refusal;
@@ -48,20 +47,21 @@ fn is_preflight(request: &ServiceRequest) -> bool {
         && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
-/// Wraps the CORS layer: a preflight it refuses (with a line of plain text) gets a 403 errors
+/// A preflight's origin, taken before the CORS layer answers it.
+pub fn preflight_origin(request: &ServiceRequest) -> Option<String> {
+    is_preflight(request)
+        .then(|| request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("").to_string())
+}
+
+/// Around the CORS layer: a preflight it refuses (with a line of plain text) gets a 403 errors
 /// document instead (an OAuth error under `/oauth`).
-pub async fn refuse_preflights_clearly(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if !is_preflight(&request) {
-        return Ok(next.call(request).await?.map_into_left_body());
-    }
-    let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let response = next.call(request).await?;
-    if response.status().is_success() {
-        return Ok(response.map_into_left_body());
-    }
+pub fn refuse_clearly<B: MessageBody + 'static>(
+    origin: Option<String>,
+    response: ServiceResponse<B>,
+) -> ServiceResponse<EitherBody<B>> {
+    let Some(origin) = origin.filter(|_| !response.status().is_success()) else {
+        return response.map_into_left_body();
+    };
     let error = ApiError::Forbidden {
         detail: format!(
             "Cross-origin requests from {origin:?} with this method and these headers are not allowed: CORS_ORIGINS lists the origins that may call this service."
@@ -70,5 +70,5 @@ pub async fn refuse_preflights_clearly(
     };
     let http_request = response.request().clone();
     let refused = refusal(&http_request, &error);
-    Ok(ServiceResponse::new(http_request, refused).map_into_right_body())
+    ServiceResponse::new(http_request, refused).map_into_right_body()
 }

@@ -1,11 +1,11 @@
 //! Endpoints that answer as JSON:API says when nothing routes a request: 405 with `Allow`
-//! for a method a path does not take, 404 for a path nothing serves; and the check of the
-//! request line's text that comes before any of them.
+//! for a method a path does not take, 404 for a path nothing serves (on this address); and the
+//! check of the request line's text that comes before any of them.
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use std::net::SocketAddr;
+
+use actix_web::dev::ServiceRequest;
 use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::{ApiError, Source};
@@ -53,13 +53,20 @@ pub fn refusal(request: &HttpRequest, error: &ApiError) -> HttpResponse {
     }
 }
 
+/// What `operate` serves: with `ADMIN_BIND`, on the admin address only.
+pub const ADMIN_PATHS: [&str; 3] = ["/health", "/ready", "/metrics"];
+
+/// With `ADMIN_BIND`: the admin address serves only `ADMIN_PATHS`, and the public one
+/// everything but them. Both answer anything else with 404, as for a path nothing serves.
+pub fn misplaced(request: &ServiceRequest, admin: Option<SocketAddr>) -> bool {
+    let on_admin = admin.is_some_and(|address| request.app_config().local_addr() == address);
+    admin.is_some() && on_admin != ADMIN_PATHS.contains(&request.path())
+}
+
 /// The boundary for text in the request line: a path or query parameter that is not UTF-8, or
 /// holds a NUL, is refused here with 400 (an OAuth error under `/oauth`), before any routing or
-/// SQL.
-pub async fn check_text(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+/// SQL. The refusal, when there is one.
+pub fn check_text(request: &ServiceRequest) -> Option<HttpResponse> {
     let problem = if !text::decodes_clean(request.path()) {
         Some((None, "The path must be UTF-8 text without NUL characters.".to_string()))
     } else if request.query_string().len() > MAX_QUERY_LENGTH {
@@ -70,9 +77,7 @@ pub async fn check_text(
             (Some(name), detail)
         })
     };
-    let Some((parameter, detail)) = problem else {
-        return Ok(next.call(request).await?.map_into_left_body());
-    };
+    let (parameter, detail) = problem?;
     let response = if request.path().starts_with("/oauth/") {
         OAuthError::invalid_request(detail).response()
     } else {
@@ -85,5 +90,5 @@ pub async fn check_text(
         };
         actix_web::ResponseError::error_response(&ApiError::BadRequest { code, detail, location })
     };
-    Ok(request.into_response(response).map_into_right_body())
+    Some(response)
 }

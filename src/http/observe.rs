@@ -5,16 +5,19 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tracing::Instrument;
 
+use crate::error::ApiError;
+use crate::http::answers::AnsweredRoute;
 use crate::http::context::{CallerId, RequestContext};
+use crate::http::endpoint::{misplaced, refusal};
 use crate::http::state::State;
+use crate::http::{caching, cors};
 
 const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 
@@ -35,16 +38,20 @@ fn new_id() -> String {
     uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
 }
 
-/// The middleware: context and id in, then, with the answer, `X-Request-Id`, the log line and
-/// the metrics.
+/// The outermost middleware: context and id in; a request to the wrong address for its path
+/// (`ADMIN_BIND`) refused, `HEAD` made a `GET` (`caching::head_as_get`) and a refused CORS
+/// preflight made an errors document (`cors::refuse_clearly`); then, with the answer,
+/// `X-Request-Id`, the log line and the metrics.
 pub async fn observe(
-    request: ServiceRequest,
+    mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let id = given_id(&request).unwrap_or_else(new_id);
     let peer = request.peer_addr().map(|a| a.ip());
-    let client_ip = match request.app_data::<State>() {
+    let state = request.app_data::<State>();
+    let admin = state.and_then(|state| state.admin_address);
+    let client_ip = match state {
         Some(state) => {
             state.limits.client_ip(peer, request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
         }
@@ -52,23 +59,29 @@ pub async fn observe(
     };
     let user_agent =
         request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect());
-    request.extensions_mut().insert(RequestContext {
-        client_ip,
-        ip_address: client_ip.map(|ip| ip.to_string()),
-        user_agent,
-        request_id: id.clone(),
-    });
+    request.extensions_mut().insert(RequestContext { client_ip, user_agent, request_id: id.clone() });
     let method = request.method().clone();
-    let span = tracing::info_span!("request", request_id = %id);
-    // The layers inside answer their refusals as responses (an error here would leave this
-    // layer without the request to answer it with).
-    let mut response = next.call(request).instrument(span).await?;
+    caching::head_as_get(&mut request);
+    let mut response = if misplaced(&request, admin) {
+        let http_request = request.request().clone();
+        let refused = refusal(&http_request, &ApiError::RouteNotFound);
+        ServiceResponse::new(http_request, refused)
+    } else {
+        let preflight = cors::preflight_origin(&request);
+        // The layers inside answer their refusals as responses (an error here would leave this
+        // layer without the request to answer it with).
+        let response = next.call(request).await?;
+        cors::refuse_clearly(preflight, response).map_into_boxed_body()
+    };
     if let Ok(value) = header::HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = match response.request().extensions().get::<AnsweredRoute>() {
+        Some(AnsweredRoute(route)) => route.to_string(),
+        None => response.request().match_pattern().unwrap_or_else(|| "unmatched".into()),
+    };
     let caller = response.request().extensions().get::<CallerId>().map(|c| c.0.clone());
     tracing::info!(
         target: "provisioning::request",

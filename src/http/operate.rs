@@ -3,21 +3,12 @@
 //! `GET /metrics` (Prometheus text). With `ADMIN_BIND` they are served on that address only,
 //! and it serves nothing else.
 
-use std::net::SocketAddr;
-
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::error::ApiError;
-use crate::http::endpoint::refusal;
 use crate::http::observe::metrics;
 use crate::http::state::State;
-
-pub const PATHS: [&str; 3] = ["/health", "/ready", "/metrics"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use crate::http::endpoint::resource;
@@ -61,21 +52,4 @@ async fn scrape(state: State) -> HttpResponse {
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(metrics().render())
-}
-
-/// With `ADMIN_BIND`: the admin address serves only the paths above, and the public one
-/// everything but them. Both answer anything else with 404, as for a path nothing serves.
-pub async fn split(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let admin: Option<SocketAddr> = request.app_data::<State>().and_then(|state| state.admin_address);
-    let on_admin = admin.is_some_and(|address| request.app_config().local_addr() == address);
-    let admin_path = PATHS.contains(&request.path());
-    if admin.is_none() || on_admin == admin_path {
-        return Ok(next.call(request).await?.map_into_left_body());
-    }
-    let http_request: HttpRequest = request.request().clone();
-    let response = refusal(&http_request, &ApiError::RouteNotFound);
-    Ok(ServiceResponse::new(http_request, response).map_into_right_body())
 }

@@ -18,8 +18,8 @@ use crate::spec::query::Query;
 use crate::spec::{Cardinality, Relationship, ResourceSpec};
 use crate::views::{self, respond, Record};
 
-/// Answers a read from what was kept for the same caller and target while the database has not
-/// changed (`answers`); else with the body `read` renders, which is kept.
+/// Answers a read with the body `read` renders, and keeps it for the same caller and target
+/// while the database does not change (the gate answers it again: `answers`).
 async fn kept<F, R>(reading: Reading, read: R) -> Result<HttpResponse, ApiError>
 where
     R: FnOnce(Reading) -> F,
@@ -28,11 +28,8 @@ where
     let state = reading.state.clone();
     let read_at = state.db.stamp();
     let asked = Asked::new(&reading.session, reading.target.clone());
-    if let Some(answer) = read_at.and_then(|stamp| state.answers.get(stamp, &asked)) {
-        metrics::counter!("reads_answered_total", "from" => "kept").increment(1);
-        return Ok(answer.response());
-    }
-    let answer = Answer::new(read(reading).await?);
+    let route = reading.route.clone();
+    let answer = Answer::new(read(reading).await?, route);
     metrics::counter!("reads_answered_total", "from" => "database").increment(1);
     if let Some(read_at) = read_at {
         state.answers.keep(read_at, state.db.stamp(), asked, &answer);

@@ -1,9 +1,7 @@
 //! Content negotiation, JSON:API 1.1 §5.1 (client) and §5.2 (server) responsibilities.
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::{header, Method};
-use actix_web::middleware::Next;
 use actix_web::FromRequest;
 
 use crate::error::ApiError;
@@ -76,22 +74,14 @@ pub fn check_accept(value: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Middleware for `/api`: refuse what we cannot answer in (406) before any handler runs (what
-/// we cannot read is refused by `Document`, 415). The refusal is answered here, as a response (not an error), so the
-/// middleware outside can still add to it.
-pub async fn negotiate(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+/// For `/api`: refuse what we cannot answer in (406) before any handler runs (what we cannot
+/// read is refused by `Document`, 415).
+pub fn negotiate(request: &ServiceRequest) -> Result<(), ApiError> {
     // No route under /api takes another method: routing answers 405, whatever the body is.
     if !matches!(*request.method(), Method::GET | Method::HEAD | Method::POST | Method::PATCH | Method::DELETE) {
-        return Ok(next.call(request).await?.map_into_left_body());
+        return Ok(());
     }
-    let header_text = |name| request.headers().get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    match check_accept(header_text(header::ACCEPT)) {
-        Ok(()) => Ok(next.call(request).await?.map_into_left_body()),
-        Err(refused) => Ok(request.error_response(refused).map_into_right_body()),
-    }
+    check_accept(request.headers().get(header::ACCEPT).map(|v| v.to_str().unwrap_or("\u{fffd}")))
 }
 
 /// Request bodies larger than this answer 413.
