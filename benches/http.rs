@@ -5,8 +5,8 @@
 //!
 //! Settings (environment): BENCH_SECONDS per round (default 5), BENCH_ROUNDS (3),
 //! BENCH_CONNECTIONS (32), BENCH_WORKERS per server (1), BENCH_ONLY (`reads` or `grants`: one
-//! half of the scenarios). The service logs at info (a line a request) into a file in the bench's
-//! folder, and compresses when asked (wrk does not ask).
+//! half of the scenarios). The service logs at RUST_LOG (default info: a line a request) into a
+//! file in the bench's folder, and compresses when asked (wrk does not ask).
 
 use std::process::Command;
 use std::time::Duration;
@@ -110,7 +110,7 @@ async fn run() {
     // Logging on, as the service runs: a line a request at info, through its buffer, into a file.
     let log = std::fs::File::create(dir.join("service.log")).unwrap();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_ansi(false)
         .with_writer(provisioning::logs::buffered_into(Box::new(log)))
         .init();
