@@ -11,7 +11,7 @@
 //! is dropped and kept again as asked.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::web::Bytes;
@@ -44,26 +44,18 @@ pub fn target(path: &str, query: &str) -> String {
     }
 }
 
-/// A read's 200: its body and entity tag, and the route pattern that answered it.
+/// A read's 200: its body and entity tag.
 #[derive(Clone)]
 pub struct Answer {
     body: Bytes,
     tag: header::HeaderValue,
-    route: Arc<str>,
 }
 
-/// The route of an answer given again without routing, for the log line and the metrics.
-pub struct AnsweredRoute(pub Arc<str>);
-
 impl Answer {
-    pub fn new(body: Vec<u8>, route: Arc<str>) -> Answer {
+    pub fn new(body: Vec<u8>) -> Answer {
         let body = Bytes::from(body);
         let tag = header::HeaderValue::from_str(&entity_tag(&body)).expect("a tag is hex digits");
-        Answer { body, tag, route }
-    }
-
-    pub fn route(&self) -> &Arc<str> {
-        &self.route
+        Answer { body, tag }
     }
 
     pub fn response(self) -> HttpResponse {
@@ -138,12 +130,7 @@ mod tests {
         let bob = Session { user_id: "bob".into(), jti: "2".into() };
         let answers = Answers::new(100);
         let read_at = changes.stamp().unwrap();
-        answers.keep(
-            read_at,
-            changes.stamp(),
-            Asked::new(&ada, "/api/roles".into()),
-            &Answer::new(b"[1]".to_vec(), "/t".into()),
-        );
+        answers.keep(read_at, changes.stamp(), Asked::new(&ada, "/api/roles".into()), &Answer::new(b"[1]".to_vec()));
         let now = changes.stamp().unwrap();
         let hit = answers.get(now, &Asked::new(&ada, "/api/roles".into())).expect("kept");
         assert_eq!(&hit.body[..], b"[1]");
@@ -153,19 +140,14 @@ mod tests {
         let later = changes.stamp().unwrap();
         assert!(answers.get(later, &Asked::new(&ada, "/api/roles".into())).is_none(), "stale after a commit");
         // Read before a commit, kept after it: not kept.
-        answers.keep(
-            now,
-            Some(later),
-            Asked::new(&ada, "/api/roles".into()),
-            &Answer::new(b"[1]".to_vec(), "/t".into()),
-        );
+        answers.keep(now, Some(later), Asked::new(&ada, "/api/roles".into()), &Answer::new(b"[1]".to_vec()));
         assert!(answers.get(later, &Asked::new(&ada, "/api/roles".into())).is_none());
         // Past the limit, what was kept goes.
-        answers.keep(later, Some(later), Asked::new(&ada, "/a".into()), &Answer::new(vec![b'x'; 60], "/t".into()));
-        answers.keep(later, Some(later), Asked::new(&ada, "/b".into()), &Answer::new(vec![b'x'; 60], "/t".into()));
+        answers.keep(later, Some(later), Asked::new(&ada, "/a".into()), &Answer::new(vec![b'x'; 60]));
+        answers.keep(later, Some(later), Asked::new(&ada, "/b".into()), &Answer::new(vec![b'x'; 60]));
         assert!(answers.get(later, &Asked::new(&ada, "/a".into())).is_none());
         assert!(answers.get(later, &Asked::new(&ada, "/b".into())).is_some());
-        answers.keep(later, Some(later), Asked::new(&ada, "/c".into()), &Answer::new(vec![b'x'; 101], "/t".into()));
+        answers.keep(later, Some(later), Asked::new(&ada, "/c".into()), &Answer::new(vec![b'x'; 101]));
         assert!(answers.get(later, &Asked::new(&ada, "/c".into())).is_none(), "larger than the limit");
         let _ = std::fs::remove_dir_all(&dir);
     }
