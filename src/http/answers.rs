@@ -11,7 +11,7 @@
 //! is dropped and kept again as asked.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use actix_web::http::{header, StatusCode};
 use actix_web::web::Bytes;
@@ -44,18 +44,28 @@ pub fn target(path: &str, query: &str) -> String {
     }
 }
 
-/// A read's 200: its body and entity tag.
+/// A read's 200: its body and entity tag, and the route pattern that answered it.
 #[derive(Clone)]
 pub struct Answer {
     body: Bytes,
     tag: header::HeaderValue,
+    route: Arc<str>,
 }
 
+/// The route of an answer given again without routing, for the log line and the metrics.
+/// `HttpRequest::match_pattern` would find it too, but by matching the path against every
+/// route again, which is what the gate spares a kept answer.
+pub struct AnsweredRoute(pub Arc<str>);
+
 impl Answer {
-    pub fn new(body: Vec<u8>) -> Answer {
+    pub fn new(body: Vec<u8>, route: Arc<str>) -> Answer {
         let body = Bytes::from(body);
         let tag = header::HeaderValue::from_str(&entity_tag(&body)).expect("a tag is hex digits");
-        Answer { body, tag }
+        Answer { body, tag, route }
+    }
+
+    pub fn route(&self) -> &Arc<str> {
+        &self.route
     }
 
     pub fn response(self) -> HttpResponse {
@@ -130,7 +140,12 @@ mod tests {
         let bob = Session { user_id: "bob".into(), jti: "2".into() };
         let answers = Answers::new(100);
         let read_at = changes.stamp().unwrap();
-        answers.keep(read_at, changes.stamp(), Asked::new(&ada, "/api/roles".into()), &Answer::new(b"[1]".to_vec()));
+        answers.keep(
+            read_at,
+            changes.stamp(),
+            Asked::new(&ada, "/api/roles".into()),
+            &Answer::new(b"[1]".to_vec(), "/t".into()),
+        );
         let now = changes.stamp().unwrap();
         let hit = answers.get(now, &Asked::new(&ada, "/api/roles".into())).expect("kept");
         assert_eq!(&hit.body[..], b"[1]");
@@ -140,14 +155,19 @@ mod tests {
         let later = changes.stamp().unwrap();
         assert!(answers.get(later, &Asked::new(&ada, "/api/roles".into())).is_none(), "stale after a commit");
         // Read before a commit, kept after it: not kept.
-        answers.keep(now, Some(later), Asked::new(&ada, "/api/roles".into()), &Answer::new(b"[1]".to_vec()));
+        answers.keep(
+            now,
+            Some(later),
+            Asked::new(&ada, "/api/roles".into()),
+            &Answer::new(b"[1]".to_vec(), "/t".into()),
+        );
         assert!(answers.get(later, &Asked::new(&ada, "/api/roles".into())).is_none());
         // Past the limit, what was kept goes.
-        answers.keep(later, Some(later), Asked::new(&ada, "/a".into()), &Answer::new(vec![b'x'; 60]));
-        answers.keep(later, Some(later), Asked::new(&ada, "/b".into()), &Answer::new(vec![b'x'; 60]));
+        answers.keep(later, Some(later), Asked::new(&ada, "/a".into()), &Answer::new(vec![b'x'; 60], "/t".into()));
+        answers.keep(later, Some(later), Asked::new(&ada, "/b".into()), &Answer::new(vec![b'x'; 60], "/t".into()));
         assert!(answers.get(later, &Asked::new(&ada, "/a".into())).is_none());
         assert!(answers.get(later, &Asked::new(&ada, "/b".into())).is_some());
-        answers.keep(later, Some(later), Asked::new(&ada, "/c".into()), &Answer::new(vec![b'x'; 101]));
+        answers.keep(later, Some(later), Asked::new(&ada, "/c".into()), &Answer::new(vec![b'x'; 101], "/t".into()));
         assert!(answers.get(later, &Asked::new(&ada, "/c".into())).is_none(), "larger than the limit");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use tracing::Instrument;
 
-use crate::http::answers::{target, Answer, Asked};
+use crate::http::answers::{target, Answer, AnsweredRoute, Asked};
 use crate::http::auth;
 use crate::http::caching::{self, Conditional};
 use crate::http::context::{CallerId, RequestContext};
@@ -100,6 +100,7 @@ fn kept(request: &ServiceRequest, asked: Asked) -> Option<Answer> {
     let state = request.app_data::<State>()?;
     let answer = state.answers.get(state.db.stamp()?, &asked)?;
     metrics::counter!("reads_answered_total", "from" => "kept").increment(1);
+    request.extensions_mut().insert(AnsweredRoute(answer.route().clone()));
     Some(answer)
 }
 

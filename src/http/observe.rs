@@ -13,6 +13,7 @@ use actix_web::HttpMessage;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::error::ApiError;
+use crate::http::answers::AnsweredRoute;
 use crate::http::context::{CallerId, RequestContext};
 use crate::http::endpoint::{misplaced, refusal};
 use crate::http::state::State;
@@ -77,8 +78,10 @@ pub async fn observe(
     }
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    // From the routes, not from routing: an answer the gate gave has its route too.
-    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = match response.request().extensions().get::<AnsweredRoute>() {
+        Some(AnsweredRoute(route)) => route.to_string(),
+        None => response.request().match_pattern().unwrap_or_else(|| "unmatched".into()),
+    };
     let caller = response.request().extensions().get::<CallerId>().map(|c| c.0.clone());
     tracing::info!(
         target: "provisioning::request",

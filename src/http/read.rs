@@ -28,7 +28,8 @@ where
     let state = reading.state.clone();
     let read_at = state.db.stamp();
     let asked = Asked::new(&reading.session, reading.target.clone());
-    let answer = Answer::new(read(reading).await?);
+    let route = reading.route.clone();
+    let answer = Answer::new(read(reading).await?, route);
     metrics::counter!("reads_answered_total", "from" => "database").increment(1);
     if let Some(read_at) = read_at {
         state.answers.keep(read_at, state.db.stamp(), asked, &answer);

@@ -131,12 +131,13 @@ impl AppState {
 pub type State = web::Data<AppState>;
 
 /// What a read needs: the app, the request's query string, the caller's verified token, and
-/// the request's target (path and query), which names its answer.
+/// the request's target (path and query) and route, which name its answer.
 pub struct Reading {
     pub state: State,
     pub query: String,
     pub session: Session,
     pub target: String,
+    pub route: std::sync::Arc<str>,
 }
 
 /// What a write needs: the app, the query string, who writes and from where.
@@ -157,11 +158,10 @@ impl FromRequest for Reading {
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let session = Session::from_request(request, payload).into_inner();
         let target = crate::http::answers::target(request.path(), request.query_string());
-        ready(
-            app(request).and_then(|state| {
-                Ok(Reading { state, query: request.query_string().into(), session: session?, target })
-            }),
-        )
+        let route = request.match_pattern().unwrap_or_default().into();
+        ready(app(request).and_then(|state| {
+            Ok(Reading { state, query: request.query_string().into(), session: session?, target, route })
+        }))
     }
 }
 
