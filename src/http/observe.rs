@@ -2,6 +2,9 @@
 //! one log line when it is answered, and its count and duration in `/metrics`. The middleware
 //! here is the outermost, so it sees every answer, including those the layers inside refuse.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -35,7 +38,8 @@ fn given_id(request: &ServiceRequest) -> Option<String> {
 
 /// A new request id: a UUID v4 from the thread's generator (no system call per request).
 fn new_id() -> String {
-    uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
+    let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
 }
 
 /// The outermost middleware: context and id in; a request to the wrong address for its path
@@ -78,9 +82,10 @@ pub async fn observe(
     }
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    let route = match response.request().extensions().get::<AnsweredRoute>() {
-        Some(AnsweredRoute(route)) => route.to_string(),
-        None => response.request().match_pattern().unwrap_or_else(|| "unmatched".into()),
+    let answered = response.request().extensions().get::<AnsweredRoute>().map(|AnsweredRoute(route)| route.clone());
+    let route: Cow<str> = match &answered {
+        Some(route) => Cow::Borrowed(route),
+        None => response.request().match_pattern().map_or(Cow::Borrowed("unmatched"), Cow::Owned),
     };
     let caller = response.request().extensions().get::<CallerId>().map(|c| c.0.clone());
     tracing::info!(
@@ -95,13 +100,59 @@ pub async fn observe(
     );
     // Labels from a closed set: a made-up method or path must not make a new series.
     let method_label = match method.as_str() {
-        known @ ("GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE" | "OPTIONS") => known,
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PATCH" => "PATCH",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
         _ => "other",
     };
-    let labels = [("method", method_label.to_string()), ("route", route), ("status", status.to_string())];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    let series = Series::of(method_label, &route, status);
+    series.requests.increment(1);
+    series.durations.record(elapsed.as_secs_f64());
     Ok(response)
+}
+
+/// The count and the durations of one method, route and status.
+#[derive(Clone)]
+struct Series {
+    method: &'static str,
+    status: u16,
+    requests: metrics::Counter,
+    durations: metrics::Histogram,
+}
+
+thread_local! {
+    /// The series this thread has answered, by route: asked of the recorder once, then kept (the
+    /// labels come from closed sets, so this stays small). Asking each time builds and hashes
+    /// the labels for every request.
+    static SERIES: RefCell<HashMap<Box<str>, Vec<Series>>> = RefCell::new(HashMap::new());
+}
+
+impl Series {
+    fn of(method: &'static str, route: &str, status: u16) -> Series {
+        SERIES.with_borrow_mut(|known| {
+            if let Some(series) =
+                known.get(route).and_then(|all| all.iter().find(|s| s.method == method && s.status == status))
+            {
+                return series.clone();
+            }
+            let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
+            let series = Series {
+                method,
+                status,
+                requests: metrics::counter!("http_requests_total", &labels),
+                durations: metrics::histogram!("http_request_duration_seconds", &labels),
+            };
+            // Only once the recorder is in place: a handle asked before would count nothing.
+            if RECORDER.get().is_some() {
+                known.entry(route.into()).or_default().push(series.clone());
+            }
+            series
+        })
+    }
 }
 
 fn describe() {

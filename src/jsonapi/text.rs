@@ -13,8 +13,8 @@ pub fn is_clean(text: &str) -> bool {
 /// Whether the percent-decoded bytes of `raw` (a path, or one name or value of a query or form
 /// body) are UTF-8 without a NUL.
 pub fn decodes_clean(raw: &str) -> bool {
-    let bytes: Vec<u8> = percent_encoding::percent_decode_str(raw).collect();
-    std::str::from_utf8(&bytes).is_ok_and(is_clean)
+    // Borrows `raw` when nothing in it is percent-encoded (a path usually).
+    percent_encoding::percent_decode_str(raw).decode_utf8().is_ok_and(|text| is_clean(&text))
 }
 
 /// The first name or value of an `application/x-www-form-urlencoded` text (a query string or a
@@ -71,6 +71,9 @@ mod tests {
         assert!(decodes_clean("/api/organizations/abc%20d"));
         assert!(!decodes_clean("/api/organizations/%00"));
         assert!(!decodes_clean("%FF%FE"));
+        // Nothing encoded: the text is checked as it is.
+        assert!(decodes_clean("/api/organizations"));
+        assert!(!decodes_clean("/api/a\0b"));
         assert_eq!(unclean_pair("include=roles&filter[q][name_cont]=a%00b"), Some("filter[q][name_cont]".into()));
         assert_eq!(unclean_pair("filter%5Bids%5D=%C3%28"), Some("filter[ids]".into()));
         assert_eq!(unclean_pair("a=b&c=d%C3%A9"), None);
