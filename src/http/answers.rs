@@ -60,7 +60,7 @@ pub struct AnsweredRoute(pub Arc<str>);
 impl Answer {
     pub fn new(body: Vec<u8>, route: Arc<str>) -> Answer {
         let body = Bytes::from(body);
-        let tag = header::HeaderValue::from_str(&entity_tag(&body)).expect("a tag is hex digits");
+        let tag = tag_of(&body);
         Answer { body, tag, route }
     }
 
@@ -69,11 +69,26 @@ impl Answer {
     }
 
     pub fn response(self) -> HttpResponse {
-        HttpResponse::build(StatusCode::OK)
-            .insert_header((header::CONTENT_TYPE, MEDIA_TYPE))
-            .insert_header((header::ETAG, self.tag))
-            .body(self.body)
+        ok(self.body, self.tag)
     }
+}
+
+/// A read's 200 that is not kept.
+pub fn fresh(body: Vec<u8>) -> HttpResponse {
+    let body = Bytes::from(body);
+    let tag = tag_of(&body);
+    ok(body, tag)
+}
+
+fn tag_of(body: &[u8]) -> header::HeaderValue {
+    header::HeaderValue::from_str(&entity_tag(body)).expect("a tag is hex digits")
+}
+
+fn ok(body: Bytes, tag: header::HeaderValue) -> HttpResponse {
+    HttpResponse::build(StatusCode::OK)
+        .insert_header((header::CONTENT_TYPE, MEDIA_TYPE))
+        .insert_header((header::ETAG, tag))
+        .body(body)
 }
 
 pub struct Answers {
@@ -93,6 +108,11 @@ struct Kept {
 impl Answers {
     pub fn new(limit: usize) -> Answers {
         Answers { limit, kept: Mutex::new(Kept::default()) }
+    }
+
+    /// Whether any answer is kept at all (READ_CACHE_MB is not 0).
+    pub fn keeps(&self) -> bool {
+        self.limit > 0
     }
 
     /// What was answered to `asked` when the database was at `now`, if anything.

@@ -11,6 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use tracing::Instrument;
 
+use crate::domain::policy::Session;
 use crate::http::answers::{target, Answer, AnsweredRoute, Asked};
 use crate::http::auth;
 use crate::http::caching::{self, Conditional};
@@ -82,7 +83,7 @@ async fn admit(request: &ServiceRequest, decision: Option<&Decision>) -> Admissi
         Err(refused) => return Admission::Refused(refused.error_response()),
     };
     let kept = match request.method() == Method::GET {
-        true => kept(request, Asked::new(&session, target(request.path(), request.query_string()))),
+        true => kept(request, &session),
         false => None,
     };
     request.extensions_mut().insert(CallerId(session.user_id.clone()));
@@ -95,10 +96,12 @@ fn under_api(path: &str) -> bool {
     path.strip_prefix("/api").is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// The answer kept for `asked` while the database has not changed since.
-fn kept(request: &ServiceRequest, asked: Asked) -> Option<Answer> {
-    let state = request.app_data::<State>()?;
-    let answer = state.answers.get(state.db.stamp()?, &asked)?;
+/// The answer kept for this caller and target while the database has not changed since.
+fn kept(request: &ServiceRequest, session: &Session) -> Option<Answer> {
+    let state = request.app_data::<State>().filter(|state| state.answers.keeps())?;
+    let now = state.db.stamp()?;
+    let asked = Asked::new(session, target(request.path(), request.query_string()));
+    let answer = state.answers.get(now, &asked)?;
     metrics::counter!("reads_answered_total", "from" => "kept").increment(1);
     request.extensions_mut().insert(AnsweredRoute(answer.route().clone()));
     Some(answer)

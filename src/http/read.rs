@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::domain::policy::Action;
 use crate::error::ApiError;
-use crate::http::answers::{Answer, Asked};
+use crate::http::answers::{self, Answer};
 use crate::http::state::{Reading, State};
 use crate::jsonapi::query::{parse, Allowed};
 use crate::resources::model::{record, Resource};
@@ -20,20 +20,21 @@ use crate::views::{self, respond, Record};
 
 /// Answers a read with the body `read` renders, and keeps it for the same caller and target
 /// while the database does not change (the gate answers it again: `answers`).
-async fn kept<F, R>(reading: Reading, read: R) -> Result<HttpResponse, ApiError>
+async fn kept<F, R>(mut reading: Reading, read: R) -> Result<HttpResponse, ApiError>
 where
     R: FnOnce(Reading) -> F,
     F: std::future::Future<Output = Result<Vec<u8>, ApiError>>,
 {
     let state = reading.state.clone();
     let read_at = state.db.stamp();
-    let asked = Asked::new(&reading.session, reading.target.clone());
-    let route = reading.route.clone();
-    let answer = Answer::new(read(reading).await?, route);
+    let keep = reading.keep.take();
+    let body = read(reading).await?;
     metrics::counter!("reads_answered_total", "from" => "database").increment(1);
-    if let Some(read_at) = read_at {
-        state.answers.keep(read_at, state.db.stamp(), asked, &answer);
-    }
+    let Some(((asked, route), read_at)) = keep.zip(read_at) else {
+        return Ok(answers::fresh(body));
+    };
+    let answer = Answer::new(body, route);
+    state.answers.keep(read_at, state.db.stamp(), asked, &answer);
     Ok(answer.response())
 }
 

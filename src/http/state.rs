@@ -15,6 +15,7 @@ use crate::db::{AnyConnection, Database};
 use crate::domain::policy::{Caller, GrantsCache, Session};
 use crate::domain::sealed::MasterKeys;
 use crate::error::ApiError;
+use crate::http::answers::{target, Asked};
 use crate::http::context::{audit, Author};
 use crate::http::limits::RateLimits;
 use crate::mail::Mailer;
@@ -130,14 +131,13 @@ impl AppState {
 
 pub type State = web::Data<AppState>;
 
-/// What a read needs: the app, the request's query string, the caller's verified token, and
-/// the request's target (path and query) and route, which name its answer.
+/// What a read needs: the app, the request's query string and the caller's verified token;
+/// and, where answers are kept, whom and what its answer is kept for and the route it came by.
 pub struct Reading {
     pub state: State,
     pub query: String,
     pub session: Session,
-    pub target: String,
-    pub route: std::sync::Arc<str>,
+    pub keep: Option<(Asked, std::sync::Arc<str>)>,
 }
 
 /// What a write needs: the app, the query string, who writes and from where.
@@ -156,12 +156,17 @@ impl FromRequest for Reading {
     type Future = Ready<Result<Reading, ApiError>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let session = Session::from_request(request, payload).into_inner();
-        let target = crate::http::answers::target(request.path(), request.query_string());
-        let route = request.match_pattern().unwrap_or_default().into();
-        ready(app(request).and_then(|state| {
-            Ok(Reading { state, query: request.query_string().into(), session: session?, target, route })
-        }))
+        let reading = app(request).and_then(|state| {
+            let session = Session::from_request(request, payload).into_inner()?;
+            // Where nothing is kept (PostgreSQL, READ_CACHE_MB=0), nothing is named: the route
+            // is found by matching the path against every route again.
+            let keep = (state.answers.keeps() && state.db.stamp().is_some()).then(|| {
+                let asked = Asked::new(&session, target(request.path(), request.query_string()));
+                (asked, request.match_pattern().unwrap_or_default().into())
+            });
+            Ok(Reading { state, query: request.query_string().into(), session, keep })
+        });
+        ready(reading)
     }
 }
 
