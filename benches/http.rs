@@ -109,11 +109,7 @@ async fn run() {
     std::fs::create_dir_all(&dir).unwrap();
     // Logging on, as the service runs: a line a request at info, through its buffer, into a file.
     let log = std::fs::File::create(dir.join("service.log")).unwrap();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_ansi(false)
-        .with_writer(provisioning::logs::buffered_into(Box::new(log)))
-        .init();
+    provisioning::logs::start(false, false, Box::new(log));
     let database_url = format!("sqlite://{}", dir.join("bench.db").display());
     let mut settings = Settings::local(&database_url);
     settings.workers = Some(workers);

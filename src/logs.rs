@@ -35,7 +35,7 @@ static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
 /// Sends the log to `sink` (the first call decides; stderr for the service) and returns what
 /// `tracing_subscriber::fmt` takes as its writer. Starts the thread that sends the buffer out
 /// every `FLUSH_EVERY`.
-pub fn buffered_into(sink: Box<dyn Write + Send>) -> fn() -> Buffered {
+fn buffered_into(sink: Box<dyn Write + Send>) -> fn() -> Buffered {
     SHARED.get_or_init(|| {
         let shared = Arc::new(Shared { lines: Mutex::new(Vec::with_capacity(FLUSH_AT)), out: Mutex::new(sink) });
         let flusher = shared.clone();
@@ -49,6 +49,18 @@ pub fn buffered_into(sink: Box<dyn Write + Send>) -> fn() -> Buffered {
         shared
     });
     || Buffered(SHARED.get().expect("set above").clone())
+}
+
+/// Starts the process's log: lines at RUST_LOG (default `info`: one line a request) into
+/// `sink` through the buffer (a line reaches it within 50 ms), as JSON objects (`json`) or as
+/// text, coloured only when `terminal`.
+pub fn start(json: bool, terminal: bool, sink: Box<dyn Write + Send>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(buffered_into(sink));
+    match json {
+        true => builder.json().with_current_span(true).with_span_list(false).init(),
+        false => builder.with_ansi(terminal).init(),
+    }
 }
 
 /// Sends out what the buffer holds; `main` calls it before the process ends.

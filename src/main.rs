@@ -26,19 +26,11 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-/// Log lines on stderr at RUST_LOG (default `info`: one line a request): text, colored only
-/// when stderr is a terminal, or JSON objects (LOG_FORMAT=json). Buffered: a line reaches
-/// stderr within 50 ms (`logs`).
+/// Log lines on stderr: text, colored only when stderr is a terminal, or JSON objects
+/// (LOG_FORMAT=json); `logs::start`.
 fn start_logging(format: &str) {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let writer = provisioning::logs::buffered_into(Box::new(std::io::stderr()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
-    if format == "json" {
-        builder.json().with_current_span(true).with_span_list(false).init();
-    } else {
-        builder.with_ansi(std::io::stderr().is_terminal()).init();
-    }
+    provisioning::logs::start(format == "json", std::io::stderr().is_terminal(), Box::new(std::io::stderr()));
 }
 
 fn print_credentials(what: &str, credentials: &Credentials, public_url: &str) {
