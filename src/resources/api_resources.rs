@@ -271,30 +271,33 @@ impl Delete for ApiResources {
     }
 }
 
+/// A row for unit tests here and elsewhere (the grant policy's).
+#[cfg(test)]
+pub fn sample(identifier: &str, prefix: bool, is_default: bool) -> ApiResource {
+    let now = crate::domain::now();
+    ApiResource {
+        id: identifier.into(),
+        organization_id: "o".into(),
+        application_id: None,
+        name: "n".into(),
+        identifier: identifier.into(),
+        description: None,
+        access_token_ttl: 3600,
+        prefix,
+        is_default,
+        credential_provider_id: None,
+        reference: None,
+        reference_origin: None,
+        metadata: "{}".into(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::sample as resource;
     use super::*;
-
-    fn resource(identifier: &str, prefix: bool, is_default: bool) -> ApiResource {
-        let now = crate::domain::now();
-        ApiResource {
-            id: identifier.into(),
-            organization_id: "o".into(),
-            application_id: None,
-            name: "n".into(),
-            identifier: identifier.into(),
-            description: None,
-            access_token_ttl: 3600,
-            prefix,
-            is_default,
-            credential_provider_id: None,
-            reference: None,
-            reference_origin: None,
-            metadata: "{}".into(),
-            created_at: now,
-            updated_at: now,
-        }
-    }
 
     #[test]
     fn prefixes_match_at_path_boundaries_and_the_longest_wins() {

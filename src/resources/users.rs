@@ -157,26 +157,8 @@ pub fn create(
         return Err(duplicate("email", "A user with this email already exists."));
     }
     let credentials = Credentials { client_id: generate_client_id(), client_secret: generate_client_secret().into() };
-    let now = now();
-    let user = User {
-        id: new_id(),
-        email,
-        first_name: first,
-        last_name: last,
-        time_zone: None,
-        otp_required_for_login: false,
-        client_id: credentials.client_id.clone(),
-        client_secret_hash: hash_secret(credentials.client_secret.expose_secret()),
-        grants_version: 0,
-        unconfirmed_email: None,
-        email_code_hash: None,
-        email_code_expires_at: None,
-        reference: None,
-        reference_origin: None,
-        metadata: "{}".into(),
-        created_at: now,
-        updated_at: now,
-    };
+    let secret_hash = hash_secret(credentials.client_secret.expose_secret());
+    let user = new_user(email, first, last, credentials.client_id.clone(), secret_hash);
     conn.transaction(|conn| {
         Users::insert(conn, &user)?;
         activate_memberships(conn, &user)?;
@@ -343,6 +325,36 @@ fn confirm_email(tx: &mut Tx, user: &User, code: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A new user's row: confirmed email, no time zone, nothing else set.
+fn new_user(
+    email: String,
+    first_name: String,
+    last_name: String,
+    client_id: String,
+    client_secret_hash: String,
+) -> User {
+    let now = now();
+    User {
+        id: new_id(),
+        email,
+        first_name,
+        last_name,
+        time_zone: None,
+        otp_required_for_login: false,
+        client_id,
+        client_secret_hash,
+        grants_version: 0,
+        unconfirmed_email: None,
+        email_code_hash: None,
+        email_code_expires_at: None,
+        reference: None,
+        reference_origin: None,
+        metadata: "{}".into(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,25 +363,10 @@ mod tests {
     fn credentials_and_rows_do_not_print_secrets() {
         let credentials = Credentials { client_id: "id".into(), client_secret: "s3cr3t-value".to_string().into() };
         assert!(!format!("{credentials:?}").contains("s3cr3t-value"));
-        let now = now();
         let user = User {
             id: "u1".into(),
-            email: "a@example.com".into(),
-            first_name: "A".into(),
-            last_name: "B".into(),
-            time_zone: None,
-            otp_required_for_login: false,
-            client_id: "id".into(),
-            client_secret_hash: "$argon2id$the-hash".into(),
-            grants_version: 0,
-            unconfirmed_email: None,
             email_code_hash: Some("code-hash".into()),
-            email_code_expires_at: None,
-            reference: None,
-            reference_origin: None,
-            metadata: "{}".into(),
-            created_at: now,
-            updated_at: now,
+            ..new_user("a@example.com".into(), "A".into(), "B".into(), "id".into(), "$argon2id$the-hash".into())
         };
         let shown = format!("{user:?}");
         assert!(shown.contains("u1") && !shown.contains("the-hash") && !shown.contains("code-hash"), "{shown}");

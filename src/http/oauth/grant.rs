@@ -291,24 +291,7 @@ mod tests {
     use super::*;
 
     fn api() -> ApiResource {
-        let now = crate::domain::now();
-        ApiResource {
-            id: "r".into(),
-            organization_id: "o".into(),
-            application_id: None,
-            name: "Orders".into(),
-            identifier: "https://api.example.com".into(),
-            description: None,
-            access_token_ttl: 3600,
-            prefix: false,
-            is_default: false,
-            credential_provider_id: None,
-            reference: None,
-            reference_origin: None,
-            metadata: "{}".into(),
-            created_at: now,
-            updated_at: now,
-        }
+        crate::resources::api_resources::sample("https://api.example.com", false, false)
     }
 
     const CREDENTIAL: Requester = Requester::Credential("c");
