@@ -96,10 +96,8 @@ impl Create for ApiScopes {
 
     fn create(tx: &mut Tx, place: Authorized<CreateIn>, new: Values) -> Result<ApiScope, ApiError> {
         if new.organization.is_some_and(|o| o.as_deref() != Some(place.organization_id.as_str())) {
-            return Err(ApiError::invalid(Invalid::relationship(
-                "organization",
-                "organization must be the API resource's.",
-            )));
+            let problem = Invalid::relationship("organization", "organization must be the API resource's.");
+            return Err(ApiError::invalid(problem));
         }
         let name = new.name.unwrap_or_default();
         check_name(tx, &new.resource_id, &name, "")?;
